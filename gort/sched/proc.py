@@ -1,0 +1,766 @@
+"""The scheduler: goroutine creation, gopark/goready, schedule/findrunnable.
+
+Go: src/runtime/proc.go.  The names are Go's (newproc, gopark, goready,
+runqput, runqget, runqputslow, globrunqput, globrunqget, injectglist,
+findrunnable, execute, goexit0, gfput/gfget, checkdead).
+
+How a G runs on a greenlet
+--------------------------
+Each M has a scheduler greenlet ``g0`` (Go's g0 stack) running ``schedule``.
+A goroutine's greenlet runs ``gbody``: a loop that runs the G's function and,
+when it returns, *keeps the greenlet* for the next goroutine (Go's gfput/gfget
+keep a dead G's stack the same way).  If the next runnable G has never run,
+the finished greenlet simply runs it -- no switch at all.  A parking G hands
+its thread straight to the next runnable G (one greenlet switch per hand-off)
+and only falls back to g0 when its P has nothing to run; measured in
+docs/performance.md against always bouncing through g0 (Go's mcall(park_m)).
+
+What differs from Go, and why
+-----------------------------
+* One M for now (GOMAXPROCS=1).  The structures are the M:N ones: a G that
+  has started is pinned to its M (a greenlet only switches on its own thread),
+  cross-thread wake-ups go through ``ready_from_thread`` under ``sched.lock``.
+* No preemption: a goroutine runs until it calls into gort.  Go's sysmon
+  preempts a runnext ping-pong pair that inherits its time slice for 10 ms;
+  gort rotates runnext behind the local queue every 61st tick instead.
+* Timers and the network poller are reached through hooks the floors above
+  install (``sched.timer0when``/``sched.timerg``, ``sched.netpoll``).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+from time import monotonic
+from typing import Any
+
+from greenlet import GreenletExit, getcurrent, greenlet
+
+from .runtime2 import (
+    GFREE_MAX,
+    GRFREE_MAX,
+    RUNQ_SIZE,
+    G,
+    M,
+    P,
+    _Gdead,
+    _Grunnable,
+    _Grunning,
+    _Gsyscall,
+    _Gwaiting,
+    gList,
+    gQueue,
+    schedt,
+    waitReasonTimerGoroutineIdle,
+)
+
+INF = float("inf")
+_copy_context = contextvars.copy_context
+_getframe = sys._getframe
+
+
+class Deadlock(RuntimeError):
+    """All goroutines are asleep: nothing runnable, no timer, no I/O waiter,
+    no blocking call in flight (Go: checkdead's fatal error).
+
+    ``dump`` holds the goroutine dump in Go's format; it is also attached as
+    a note, so it prints with the traceback.
+    """
+
+    def __init__(self, msg: str = "all goroutines are asleep - deadlock!", dump: str = "") -> None:
+        super().__init__(msg)
+        self.dump = dump
+        if dump:
+            self.add_note(dump)
+
+
+class _Goexit(BaseException):
+    """Unwinds a goroutine for gort.goexit(); finally blocks run on the way."""
+
+
+sched = schedt()
+# Hooks that survive a reset: installed once by gort.time / gort.netpoll.
+_teardown_hooks: list[Callable[[], None]] = []
+_NETPOLL_HOOKS = ("netpoll", "netpollBreak")
+
+
+def add_teardown_hook(fn: Callable[[], None]) -> None:
+    """Let a floor above clear its state when a run (or a lazy runtime) ends."""
+    _teardown_hooks.append(fn)
+
+
+# --------------------------------------------------------------------------
+# getg and the lazy runtime
+
+
+def getg() -> G:
+    """The running goroutine (Go: getg()).  Starts the runtime lazily."""
+    try:
+        gp = getcurrent().gort_g
+    except AttributeError:
+        gp = None
+    if gp is None:
+        gp = _lazyinit()
+    return gp
+
+
+def _lazyinit() -> G:
+    """Make this thread an M and its current greenlet the main goroutine."""
+    cur = getcurrent()
+    mp = sched.m0
+    if mp is not None:
+        if mp.thread is not threading.current_thread():
+            raise RuntimeError(
+                f"gort: goroutines already run on thread {mp.thread.name!r}; with "
+                "GOMAXPROCS=1 one OS thread hosts them all")
+        raise RuntimeError("gort: called from a greenlet that is not a goroutine")
+    mp = _startm(cur, lazy=True)
+    gp = G()
+    sched.goidgen += 1
+    gp.goid = sched.goidgen
+    gp.ismain = True
+    gp.gr = cur
+    gp.m = mp
+    gp.status = _Grunning
+    cur.gort_g = gp
+    mp.curg = gp
+    mp.lazyg = gp
+    sched.allgs.add(gp)
+    return gp
+
+
+def _startm(parent: Any, lazy: bool) -> M:
+    n = os.environ.get("GORTMAXPROCS")
+    if n and n.strip() not in ("", "1"):
+        import warnings
+        warnings.warn("GORTMAXPROCS > 1 is not supported yet; running with 1", RuntimeWarning,
+                      stacklevel=3)
+    s = sched
+    mp = M(s.mnext)
+    s.mnext += 1
+    pp = P(0)
+    pp.m = mp
+    mp.p = pp
+    mp.lazy = lazy
+    s.allp = [pp]
+    s.m0 = mp
+    s.starttime = monotonic()
+    g0 = greenlet(_schedule, parent=parent)
+    g0.gort_g = None
+    mp.g0 = g0
+    return mp
+
+
+# --------------------------------------------------------------------------
+# Run queues
+
+
+def runqput(pp: P, gp: G, next: bool) -> None:
+    """Put gp on pp's local queue; with next, in runnext (Go: runqput)."""
+    if next:
+        old = pp.runnext
+        pp.runnext = gp
+        if old is None:
+            return
+        gp = old
+    q = pp.runq
+    if len(q) < RUNQ_SIZE:
+        q.append(gp)
+    else:
+        runqputslow(pp, gp)
+
+
+def runqputslow(pp: P, gp: G) -> None:
+    """Local queue full: move half of it, plus gp, to the global queue in one batch."""
+    batch = gQueue()
+    q = pp.runq
+    for _ in range(len(q) // 2):
+        batch.pushBack(q.popleft())
+    batch.pushBack(gp)
+    with sched.lock:
+        sched.runq.pushBackAll(batch)
+        sched.runqsize += batch.size
+
+
+def globrunqput(gp: G) -> None:
+    """Put gp at the tail of the global queue; caller holds sched.lock."""
+    sched.runq.pushBack(gp)
+    sched.runqsize += 1
+
+
+def globrunqget(pp: P, max: int) -> G | None:
+    """Take up to max Gs from the global queue: return one, queue the rest
+    locally (Go: globrunqget; batch = min(size, size/gomaxprocs+1, max))."""
+    s = sched
+    with s.lock:
+        if s.runqsize == 0:
+            return None
+        n = min(s.runqsize, s.runqsize // s.gomaxprocs + 1, max)
+        s.runqsize -= n
+        gp = s.runq.pop()
+        q = pp.runq
+        for _ in range(n - 1):
+            q.append(s.runq.pop())
+    return gp
+
+
+def injectglist(glist: gList) -> None:
+    """Make every G of a list from netpoll runnable (Go: injectglist)."""
+    gp = glist.pop()
+    while gp is not None:
+        gp.status = _Grunnable
+        runqput(gp.m.p, gp, False)
+        gp = glist.pop()
+
+
+# --------------------------------------------------------------------------
+# Picking the next G
+
+
+def _nextg(pp: P) -> G | None:
+    """The non-blocking part of findrunnable, run on every scheduling round.
+
+    Order as Go's: due timers (ready timerproc), the 1-in-61 fairness checks
+    (global queue, netpoll), runnext, the local queue, the global queue.
+    """
+    s = sched
+    tick = pp.schedtick = pp.schedtick + 1
+    if s.timer0when != INF or s.netpollWaiters:
+        now = monotonic()
+        if now >= s.timer0when:
+            tg = s.timerg
+            s.timer0when = INF
+            if tg is not None and tg.status == _Gwaiting:
+                tg.status = _Grunnable
+                return tg
+        if s.netpollWaiters and (tick % 61 == 0 or now - s.lastpoll > 0.001):
+            _pollnow(0.0)
+    if tick % 61 == 0:
+        if s.runqsize:
+            gp = globrunqget(pp, 1)
+            if gp is not None:
+                return gp
+        # Go's sysmon would preempt a runnext pair that keeps inheriting its
+        # time slice; gort rotates it behind the local queue instead.
+        gp = pp.runnext
+        if gp is not None and pp.runq:
+            pp.runnext = None
+            pp.runq.append(gp)
+    gp = pp.runnext
+    if gp is not None:
+        pp.runnext = None
+        return gp
+    q = pp.runq
+    if q:
+        return q.popleft()
+    if s.runqsize:
+        return globrunqget(pp, RUNQ_SIZE // 2)
+    return None
+
+
+def _pollnow(delay: float) -> None:
+    s = sched
+    s.lastpoll = monotonic()
+    glist = s.netpoll(delay)
+    if glist is not None and glist.head is not None:
+        injectglist(glist)
+
+
+def execute(mp: M, gp: G) -> Any:
+    """Switch this thread to gp (Go: execute + gogo).
+
+    A G that has never run gets a greenlet now: a pooled one if the P has
+    one, else a new one whose parent is g0.  Returns whatever the greenlet
+    that switches back to the caller hands over.
+    """
+    gp.status = _Grunning
+    mp.curg = gp
+    gr = gp.gr
+    if gr is None:
+        pp = mp.p
+        gr = pp.grfree.pop() if pp.grfree else greenlet(gbody, parent=mp.g0)
+        gp.gr = gr
+        gp.m = mp
+        gr.gort_g = gp
+        return gr.switch(gp)
+    return gr.switch()
+
+
+def findrunnable(mp: M) -> G | None:
+    """Find a G to run, blocking until there is one (Go: findRunnable).
+
+    Runs on g0.  Returns None when the run is over (main returned, a fatal
+    error, or a deadlock in gort.run mode).
+    """
+    s = sched
+    pp = mp.p
+    while True:
+        if s.done or s.fatal is not None:
+            return None
+        gp = _nextg(pp)
+        if gp is not None:
+            return gp
+        if s.netpollWaiters and s.netpoll is not None:
+            _pollnow(0.0)
+            if pp.runq:
+                continue
+        # Nothing to run: block until a timer is due, I/O is ready, or
+        # another thread readies a G.  Decide under sched.lock, so that a
+        # waker (ready_from_thread) either sees mp.blocked or we see its G.
+        with s.lock:
+            if s.runqsize or pp.runq or pp.runnext is not None:
+                continue
+            if s.timer0when == INF and s.netpollWaiters == 0 and s.nsyscall == 0:
+                dead = True
+            else:
+                dead = False
+                mp.blocked = True
+                mp.note.clear()
+        if dead:
+            gp = checkdead(mp)
+            if gp is None:
+                return None
+            return gp
+        delay = s.timer0when - monotonic() if s.timer0when != INF else -1.0
+        try:
+            if s.netpoll is not None:
+                s.pollingnet = True
+                s.lastpoll = monotonic()
+                glist = s.netpoll(delay if delay < 0 else max(delay, 0.0))
+                s.pollingnet = False
+                if glist is not None and glist.head is not None:
+                    injectglist(glist)
+            elif delay != 0:
+                mp.note.wait(None if delay < 0 else max(delay, 0.0))
+        finally:
+            with s.lock:
+                mp.blocked = False
+                s.pollingnet = False
+
+
+def _schedule(*_: Any) -> Any:
+    """g0's loop: find a G, run it, repeat (Go: schedule)."""
+    mp = sched.m0
+    while True:
+        gp = findrunnable(mp)
+        if gp is None:
+            return sched.result
+        execute(mp, gp)
+
+
+# --------------------------------------------------------------------------
+# Park and ready
+
+
+def gopark(unlockf: Callable[[G, Any], bool] | None, lock: Any, reason: str) -> Any:
+    """Park the running goroutine until goready (Go: gopark).
+
+    The G is marked waiting *before* ``unlockf(gp, lock)`` runs, so a waker
+    that gets in as soon as the lock drops finds it parkable.  If unlockf
+    returns False the park is cancelled.  Returns ``gp.param``.
+    """
+    try:
+        gp = getcurrent().gort_g
+    except AttributeError:
+        gp = None
+    if gp is None:
+        gp = _lazyinit()
+    gp.status = _Gwaiting
+    gp.waitreason = reason
+    gp.waitsince = monotonic()
+    if unlockf is not None and not unlockf(gp, lock):
+        gp.status = _Grunning
+        gp.waitreason = ""
+        return gp.param
+    park_m(gp)
+    return gp.param
+
+
+def park_m(gp: G) -> None:
+    """Switch away from gp, which is already waiting or runnable.
+
+    The thread goes straight to the next runnable G of the P, or to g0.
+    Returns when gp runs again.
+    """
+    mp = gp.m
+    if sched.exiting:
+        gp.status = _Grunning
+        raise GreenletExit
+    nxt = _nextg(mp.p)
+    if nxt is None:
+        mp.g0.switch()
+    elif nxt is not gp:
+        execute(mp, nxt)
+    gp.status = _Grunning
+    gp.waitreason = ""
+    mp.curg = gp
+    if gp.exc is not None:
+        exc, gp.exc = gp.exc, None
+        if isinstance(exc, Deadlock) and gp is mp.lazyg:
+            teardown()
+        raise exc
+
+
+def goready(gp: G) -> None:
+    """Make a parked G runnable, in its P's runnext (Go: goready/ready).
+
+    Called on the M the G is pinned to (one M for now); from any other
+    thread use ready_from_thread.
+    """
+    if gp.status != _Gwaiting:
+        raise RuntimeError(f"gort: goready of {gp!r}: bad g status")
+    gp.status = _Grunnable
+    pp = gp.m.p
+    old = pp.runnext
+    pp.runnext = gp
+    if old is not None:
+        runqput(pp, old, False)
+
+
+def ready_from_thread(gp: G, syscall: bool = False) -> None:
+    """Ready gp from a thread that is not its M (Go: exitsyscall's slow path
+    puts the G on the global queue, then wakes an M)."""
+    s = sched
+    with s.lock:
+        if gp not in s.allgs:  # killed by a teardown while the call ran
+            return
+        if syscall:
+            s.nsyscall -= 1
+        if gp.status not in (_Gwaiting, _Gsyscall):
+            return
+        gp.status = _Grunnable
+        globrunqput(gp)
+        mp = gp.m
+        if mp is not None and mp.blocked:
+            _wakem(mp)
+
+
+def _wakem(mp: M) -> None:
+    """Wake an M blocked in findrunnable; caller holds sched.lock."""
+    if sched.pollingnet and sched.netpollBreak is not None:
+        sched.netpollBreak()
+    else:
+        mp.note.set()
+
+
+def wakeNetPoller(when: float) -> None:
+    """A timer was added for ``when``: if the M sleeps past it, wake it
+    (Go: wakeNetPoller).  Only matters when called from another thread."""
+    mp = sched.m0
+    if mp is None:
+        return
+    with sched.lock:
+        if mp.blocked:
+            _wakem(mp)
+
+
+def goyield() -> None:
+    """Let the next G run; this one goes to the tail of the local queue
+    (Go: goyield, used by semaphore hand-off)."""
+    gp = getg()
+    gp.status = _Grunnable
+    pp = gp.m.p
+    pp.runq.append(gp)
+    park_m(gp)
+
+
+def gosched() -> None:
+    """Yield the thread; the G goes to the global queue (Go: Gosched)."""
+    gp = getg()
+    gp.status = _Grunnable
+    with sched.lock:
+        globrunqput(gp)
+    park_m(gp)
+
+
+def goexit() -> None:
+    """End the calling goroutine; its finally blocks run (Go: runtime.Goexit)."""
+    gp = getg()
+    if gp.gr is not None and gp is gp.m.lazyg:
+        raise RuntimeError("gort.goexit: the main greenlet of a lazily started runtime "
+                           "is not a goroutine that can exit; return from it instead")
+    raise _Goexit
+
+
+# --------------------------------------------------------------------------
+# Goroutine creation and exit
+
+
+def newproc(fn: Callable[..., Any], args: tuple = (), kwargs: dict | None = None,
+            system: bool = False) -> G:
+    """Create a runnable G for fn(*args, **kwargs) (Go: newproc/newproc1).
+
+    Like Go, the new G goes into runnext: it runs next, ahead of the queue.
+    """
+    if not callable(fn):
+        raise TypeError(f"gort.go: {type(fn).__name__!r} object is not callable")
+    try:
+        curg = getcurrent().gort_g
+    except AttributeError:
+        curg = None
+    if curg is None:
+        curg = _lazyinit()
+    pp = curg.m.p
+    gp = pp.gfree.pop() if pp.gfree else G()
+    s = sched
+    s.goidgen += 1
+    gp.goid = s.goidgen
+    gp.fn = fn
+    gp.args = args
+    gp.kwargs = kwargs
+    gp.ctx = _copy_context()
+    gp.status = _Grunnable
+    gp.parentgoid = curg.goid
+    f = _getframe(2)
+    gp.gopc = (f.f_code, f.f_lineno)
+    if system:
+        gp.system = True
+        s.ngsys += 1
+    s.allgs.add(gp)
+    old = pp.runnext
+    pp.runnext = gp
+    if old is not None:
+        runqput(pp, old, False)
+    return gp
+
+
+def gbody(gp: G) -> None:
+    """A goroutine greenlet's whole life: run G after G until freed."""
+    gr = getcurrent()
+    s = sched
+    while True:
+        try:
+            kw = gp.kwargs
+            r = gp.ctx.run(gp.fn, *gp.args, **kw) if kw else gp.ctx.run(gp.fn, *gp.args)
+            if gp.ismain:
+                s.result = r
+                s.done = True
+        except _Goexit:
+            if gp.ismain:
+                s.maingoexit = True
+        except GreenletExit:
+            if s.exiting:
+                _gdestroy(gp)
+                raise
+        except BaseException as e:  # noqa: BLE001 - a goroutine's panic
+            _panic(gp, e)
+        gp = goexit0(gp, gr)
+        if gp is None:
+            return
+
+
+def _gdestroy(gp: G) -> None:
+    gp.status = _Gdead
+    sched.allgs.discard(gp)
+    if gp.system:
+        sched.ngsys -= 1
+
+
+def goexit0(gp: G, gr: Any) -> G | None:
+    """gp has returned: free it and find this greenlet its next G (Go: goexit0).
+
+    Returns the next G to run on this same greenlet, or None to let the
+    greenlet end (which switches to g0).
+    """
+    mp = gp.m
+    pp = mp.p
+    _gdestroy(gp)
+    gp.fn = gp.ctx = gp.kwargs = gp.gr = gp.m = gp.param = gp.exc = gp.gopc = None
+    gp.args = ()
+    gp.waitreason = ""
+    if gp.system:
+        gp.system = False
+    elif len(pp.gfree) < GFREE_MAX:
+        pp.gfree.append(gp)
+    s = sched
+    if s.done or s.fatal is not None or len(pp.grfree) >= GRFREE_MAX:
+        return None
+    nxt = _nextg(pp)
+    if nxt is not None and nxt.gr is None:
+        # Never-run G: run it on this greenlet, no switch needed.
+        nxt.gr = gr
+        nxt.m = mp
+        gr.gort_g = nxt
+        nxt.status = _Grunning
+        mp.curg = nxt
+        return nxt
+    gr.gort_g = None
+    pp.grfree.append(gr)
+    if nxt is None:
+        return mp.g0.switch()
+    return execute(mp, nxt)
+
+
+def _panic(gp: G, e: BaseException) -> None:
+    """An exception escaped a goroutine: never lose it."""
+    try:
+        e.add_note(f"(uncaught in goroutine {gp.goid})")
+    except Exception:  # noqa: BLE001
+        pass
+    mp = gp.m
+    if mp is not None and mp.lazy:
+        # A lazily started runtime has no run() to end: report it, as gevent does.
+        sys.stderr.write(f"panic in goroutine {gp.goid}:\n")
+        traceback.print_exception(e, file=sys.stderr)
+    elif sched.fatal is None:
+        sched.fatal = e
+
+
+# --------------------------------------------------------------------------
+# Deadlock
+
+
+def checkdead(mp: M) -> G | None:
+    """Nothing runnable, no timers, no I/O waiters, no blocking calls.
+
+    gort.run mode: record the Deadlock and end the run.  Lazy mode: raise it
+    in the main greenlet (returned as the G to run, with gp.exc set).
+    """
+    from .traceback import goroutine_dump
+
+    s = sched
+    msg = ("no goroutines (main called runtime.Goexit) - deadlock!" if s.maingoexit
+           else "all goroutines are asleep - deadlock!")
+    dl = Deadlock(msg, goroutine_dump())
+    lg = mp.lazyg
+    if lg is not None and lg.status == _Gwaiting:
+        lg.exc = dl
+        lg.status = _Grunnable
+        return lg
+    s.fatal = dl
+    return None
+
+
+# --------------------------------------------------------------------------
+# Programs: run, teardown
+
+
+def run(main: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run main as the main goroutine until it returns (Go's program).
+
+    Returns main's result.  An uncaught exception in any goroutine ends the
+    run with that exception; a deadlock raises Deadlock.  Goroutines still
+    alive when main returns are killed (GreenletExit, so their finally
+    blocks run), and the runtime is reset, so run() can be called again.
+    """
+    if not callable(main):
+        raise TypeError(f"gort.run: {type(main).__name__!r} object is not callable")
+    cur = getcurrent()
+    mp = sched.m0
+    if mp is not None:
+        lg = mp.lazyg
+        if (lg is not None and lg.gr is cur and mp.thread is threading.current_thread()
+                and len(sched.allgs) - sched.ngsys <= 1):
+            teardown()
+        else:
+            raise RuntimeError("gort.run: the runtime is already running here (run() does not "
+                               "nest, and lazily started goroutines must finish first)")
+    mp = _startm(cur, lazy=False)
+    s = sched
+    gp = G()
+    s.goidgen += 1
+    gp.goid = s.goidgen
+    gp.ismain = True
+    gp.fn = main
+    gp.args = args
+    gp.kwargs = kwargs or None
+    gp.ctx = _copy_context()
+    gp.status = _Grunnable
+    s.allgs.add(gp)
+    mp.p.runnext = gp
+    try:
+        mp.g0.switch()
+        result, fatal = s.result, s.fatal
+    finally:
+        teardown()
+    if fatal is not None:
+        raise fatal
+    return result
+
+
+def teardown() -> None:
+    """End the runtime of this process: kill every goroutine left (their
+    finally blocks run), free pooled greenlets, let the floors above reset."""
+    s = sched
+    mp = s.m0
+    if mp is None:
+        return
+    s.exiting = True
+    cur = getcurrent()
+    try:
+        g0 = mp.g0
+        if g0 is not None and g0 and g0 is not cur:
+            g0.throw(GreenletExit)
+        for gp in list(s.allgs):
+            gr = gp.gr
+            if gr is not None and gr is not cur and gr:
+                gr.throw(GreenletExit)
+        for pp in s.allp:
+            for gr in pp.grfree:
+                if gr:
+                    gr.throw(GreenletExit)
+            pp.grfree.clear()
+        for hook in _teardown_hooks:
+            hook()
+    finally:
+        if getattr(cur, "gort_g", None) is not None:
+            cur.gort_g = None
+        hooks = {k: getattr(s, k) for k in _NETPOLL_HOOKS}
+        s.__init__()
+        for k, v in hooks.items():
+            setattr(s, k, v)
+
+
+# --------------------------------------------------------------------------
+# Small public helpers
+
+
+def num_goroutine() -> int:
+    """The number of goroutines that exist (Go: runtime.NumGoroutine)."""
+    if sched.m0 is None:
+        return 1
+    return len(sched.allgs) - sched.ngsys
+
+
+def gomaxprocs(n: int | None = None) -> int:
+    """Report (and, later, set) GOMAXPROCS; returns the previous value."""
+    prev = sched.gomaxprocs
+    if n is None:
+        return prev
+    if not isinstance(n, int) or isinstance(n, bool):
+        raise TypeError(f"gort.gomaxprocs: n must be an int, not {type(n).__name__}")
+    if n > 1:
+        raise NotImplementedError("gort.gomaxprocs: more than one P needs the M:N scheduler, "
+                                  "which is not built yet")
+    return prev
+
+
+def install_netpoll(netpoll: Callable[[float], gList | None], netpollBreak: Callable[[], None]) -> None:
+    """Called once by gort.netpoll: the scheduler's window onto the poller."""
+    sched.netpoll = netpoll
+    sched.netpollBreak = netpollBreak
+
+
+def timerproc_park(when: float) -> None:
+    """Called by the timerproc goroutine: sleep until ``when`` (inf: until
+    a timer is added).  The scheduler readies it when the clock passes when."""
+    gp = getg()
+    s = sched
+    s.timerg = gp
+    s.timer0when = when
+    gopark(None, None, waitReasonTimerGoroutineIdle)
+
+
+def timer_added(when: float) -> None:
+    """A timer for ``when`` was added: let the scheduler see the earlier time
+    and wake the poller if it sleeps past it (Go: wakeNetPoller)."""
+    s = sched
+    if when < s.timer0when:
+        s.timer0when = when
+        mp = s.m0
+        if mp is not None and mp.blocked:
+            wakeNetPoller(when)

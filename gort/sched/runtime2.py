@@ -1,0 +1,303 @@
+"""The runtime's data structures: G, M, P, sched, gList/gQueue, sudog.
+
+Go: src/runtime/runtime2.go (the structs) and the gList/gQueue helpers of
+src/runtime/proc.go.  Field names are Go's.  Where a field exists only because
+gort runs on greenlets (``gr``, ``fn``/``args``), the comment says so.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from typing import Any
+
+# G status (Go: runtime2.go).  Plain ints so that comparisons are cheap.
+_Gidle = 0
+_Grunnable = 1
+_Grunning = 2
+_Gsyscall = 3
+_Gwaiting = 4
+_Gdead = 6
+
+gstatusname = {
+    _Gidle: "idle",
+    _Grunnable: "runnable",
+    _Grunning: "running",
+    _Gsyscall: "syscall",
+    _Gwaiting: "waiting",
+    _Gdead: "dead",
+}
+
+# waitReason strings, as Go prints them in tracebacks (runtime2.go waitReasonStrings).
+waitReasonZero = ""
+waitReasonChanReceive = "chan receive"
+waitReasonChanSend = "chan send"
+waitReasonChanReceiveNilChan = "chan receive (nil chan)"
+waitReasonChanSendNilChan = "chan send (nil chan)"
+waitReasonSelect = "select"
+waitReasonSelectNoCases = "select (no cases)"
+waitReasonSleep = "sleep"
+waitReasonIOWait = "IO wait"
+waitReasonSemacquire = "semacquire"
+waitReasonSyncCondWait = "sync.Cond.Wait"
+waitReasonSyncMutexLock = "sync.Mutex.Lock"
+waitReasonSyncRWMutexRLock = "sync.RWMutex.RLock"
+waitReasonSyncRWMutexLock = "sync.RWMutex.Lock"
+waitReasonSyncWaitGroupWait = "sync.WaitGroup.Wait"
+waitReasonTimerGoroutineIdle = "timer goroutine (idle)"
+waitReasonSyscall = "syscall"  # gort: parked while gort.blocking runs on a pool thread
+
+# Go's local run queue is a 256-slot ring (p.runq [256]guintptr).
+RUNQ_SIZE = 256
+# Go keeps up to 64 dead Gs per P (gfput moves the surplus to sched.gFree).
+GFREE_MAX = 64
+# Idle greenlets kept per P for reuse; beyond this a finished one is freed.
+GRFREE_MAX = 256
+
+
+class G:
+    """A goroutine (Go: type g struct).
+
+    gort separates the G from its greenlet (its "stack", ``gr``): a G that has
+    not run yet has ``gr is None`` and can run on any M; the greenlet is bound
+    at its first ``execute`` (a dead goroutine's greenlet is reused first, as Go
+    reuses a dead G's stack through gfget).  From then on the G is pinned to
+    that M, because a greenlet can only be switched to on its own thread.
+    """
+
+    __slots__ = (
+        "goid", "status", "schedlink", "waitreason", "waitsince", "param",
+        "gr", "m", "fn", "args", "kwargs", "ctx", "selectdone", "waiting",
+        "timer", "system", "ismain", "parentgoid", "gopc", "exc", "__weakref__",
+    )
+
+    def __init__(self) -> None:
+        self.goid = 0
+        self.status = _Gidle
+        self.schedlink: G | None = None  # intrusive link of gList/gQueue/run queues
+        self.waitreason = waitReasonZero
+        self.waitsince = 0.0  # monotonic time the G parked (for "N minutes" in dumps)
+        self.param: Any = None  # value handed over by the waker (Go: winning sudog)
+        self.gr: Any = None  # the greenlet (gort only)
+        self.m: M | None = None  # the M this G is pinned to once started (gort only)
+        self.fn: Any = None
+        self.args: tuple = ()
+        self.kwargs: dict | None = None
+        self.ctx: Any = None  # contextvars.Context copied from the creator at go
+        self.selectdone = 0  # Go: g.selectDone, set by the winner of a select
+        self.waiting: Any = None  # sudog(s) this G waits on (Go: g.waiting)
+        self.timer: Any = None  # timer reused by time.sleep (Go: g.timer)
+        self.system = False  # runtime goroutine (timerproc): not counted, not dumped
+        self.ismain = False
+        self.parentgoid = 0
+        self.gopc: Any = None  # (filename, lineno, funcname) of the go statement
+        self.exc: BaseException | None = None  # exception to raise when resumed
+
+    def __repr__(self) -> str:
+        return f"<G {self.goid} {gstatusname.get(self.status, self.status)} {self.waitreason!r}>"
+
+
+class gList:
+    """A stack of Gs linked through g.schedlink (Go: type gList)."""
+
+    __slots__ = ("head",)
+
+    def __init__(self) -> None:
+        self.head: G | None = None
+
+    def empty(self) -> bool:
+        return self.head is None
+
+    def push(self, gp: G) -> None:
+        gp.schedlink = self.head
+        self.head = gp
+
+    def pushAll(self, q: gQueue) -> None:
+        if q.tail is not None:
+            q.tail.schedlink = self.head
+            self.head = q.head
+
+    def pop(self) -> G | None:
+        gp = self.head
+        if gp is not None:
+            self.head = gp.schedlink
+            gp.schedlink = None
+        return gp
+
+    def __iter__(self):
+        gp = self.head
+        while gp is not None:
+            yield gp
+            gp = gp.schedlink
+
+    def __len__(self) -> int:
+        n = 0
+        gp = self.head
+        while gp is not None:
+            n += 1
+            gp = gp.schedlink
+        return n
+
+
+class gQueue:
+    """A FIFO of Gs linked through g.schedlink (Go: type gQueue)."""
+
+    __slots__ = ("head", "tail", "size")
+
+    def __init__(self) -> None:
+        self.head: G | None = None
+        self.tail: G | None = None
+        self.size = 0
+
+    def empty(self) -> bool:
+        return self.head is None
+
+    def push(self, gp: G) -> None:
+        """Add gp to the head."""
+        gp.schedlink = self.head
+        self.head = gp
+        if self.tail is None:
+            self.tail = gp
+        self.size += 1
+
+    def pushBack(self, gp: G) -> None:
+        gp.schedlink = None
+        if self.tail is not None:
+            self.tail.schedlink = gp
+        else:
+            self.head = gp
+        self.tail = gp
+        self.size += 1
+
+    def pushBackAll(self, q: gQueue) -> None:
+        if q.tail is None:
+            return
+        q.tail.schedlink = None
+        if self.tail is not None:
+            self.tail.schedlink = q.head
+        else:
+            self.head = q.head
+        self.tail = q.tail
+        self.size += q.size
+
+    def pop(self) -> G | None:
+        gp = self.head
+        if gp is not None:
+            self.head = gp.schedlink
+            if self.head is None:
+                self.tail = None
+            gp.schedlink = None
+            self.size -= 1
+        return gp
+
+    def __iter__(self):
+        gp = self.head
+        while gp is not None:
+            yield gp
+            gp = gp.schedlink
+
+
+class P:
+    """A processor: the right to run goroutines, and their queues (Go: type p struct).
+
+    Go's runq is a lock-free 256-slot ring that only its owner pushes to.  gort
+    uses a deque (C-speed append/popleft) and enforces the same 256 bound,
+    spilling half to the global queue when full (runqputslow), so the
+    observable policy is Go's.
+    """
+
+    __slots__ = ("id", "status", "m", "runq", "runnext", "schedtick", "syscalltick",
+                 "gfree", "grfree", "link")
+
+    def __init__(self, id: int) -> None:
+        self.id = id
+        self.status = 0
+        self.m: M | None = None
+        self.runq: deque[G] = deque()
+        self.runnext: G | None = None
+        self.schedtick = 0
+        self.syscalltick = 0
+        self.gfree: list[G] = []  # dead Gs, ready for reuse (Go: p.gFree)
+        # Idle greenlets of finished goroutines: gort's counterpart of the stack
+        # a dead G keeps in Go.  Handing one a new G costs ~0.5 us; a fresh
+        # greenlet costs ~8 us on CPython 3.11+ (it maps its own data stack).
+        self.grfree: list = []
+        self.link: P | None = None
+
+
+class M:
+    """An OS thread running goroutines (Go: type m struct).
+
+    ``g0`` is the scheduler greenlet of this thread: it runs schedule() when
+    no goroutine can be handed the thread directly.
+    """
+
+    __slots__ = ("id", "g0", "curg", "p", "thread", "note", "blocked", "spinning",
+                 "lazy", "lazyg")
+
+    def __init__(self, id: int) -> None:
+        self.id = id
+        self.g0: Any = None
+        self.curg: G | None = None
+        self.p: P | None = None
+        self.thread = threading.current_thread()
+        # Go's m.park note: an idle M sleeps on it; another thread wakes it.
+        self.note = threading.Event()
+        self.blocked = False  # sleeping in findrunnable (note or netpoll)
+        self.spinning = False
+        self.lazy = False  # started by a plain gort call rather than gort.run
+        self.lazyg: G | None = None  # lazy mode: the G of the thread's calling greenlet
+
+
+class schedt:
+    """Global scheduler state (Go: type schedt struct)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.goidgen = 0
+        self.mnext = 0
+        self.runq = gQueue()  # global run queue, under lock
+        self.runqsize = 0
+        self.allgs: set[G] = set()  # live, non-dead Gs (Go: allgs; gort drops dead ones)
+        self.ngsys = 0  # live system goroutines (timerproc)
+        self.nsyscall = 0  # goroutines parked in gort.blocking (_Gsyscall)
+        self.allp: list[P] = []
+        self.gomaxprocs = 1
+        self.m0: M | None = None
+        # Hooks installed by the floors above (see docs/sched.md):
+        #   timers:  timer0when (earliest when, inf if none), timerg (timerproc G)
+        #   netpoll: netpoll(delay) -> gList, netpollBreak(), netpollWaiters
+        self.timer0when = float("inf")
+        self.timerg: G | None = None
+        self.netpoll: Any = None
+        self.netpollBreak: Any = None
+        self.netpollWaiters = 0
+        self.lastpoll = 0.0
+        self.pollingnet = False
+        # How a run ends: main's result, a fatal exception, or neither yet.
+        self.done = False
+        self.result: Any = None
+        self.fatal: BaseException | None = None
+        self.exiting = False
+        self.maingoexit = False
+        self.starttime = 0.0
+
+
+class sudog:
+    """A G waiting on a channel or semaphore (Go: type sudog struct)."""
+
+    __slots__ = ("g", "elem", "c", "next", "prev", "isSelect", "success", "ticket",
+                 "waitlink", "releasetime", "caseidx")
+
+    def __init__(self, g: G, elem: Any = None, c: Any = None) -> None:
+        self.g = g
+        self.elem = elem
+        self.c = c
+        self.next: sudog | None = None
+        self.prev: sudog | None = None
+        self.isSelect = False
+        self.success = False
+        self.ticket = 0
+        self.waitlink: sudog | None = None
+        self.releasetime = 0.0
+        self.caseidx = 0

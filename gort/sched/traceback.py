@@ -1,0 +1,87 @@
+"""Goroutine dumps in Go's format.
+
+Go: src/runtime/traceback.go (goroutineheader, traceback, printcreatedby).
+
+    goroutine 7 [chan receive, 2 minutes]:
+    worker(...)
+    \t/path/to/prog.py:12
+    created by main in goroutine 1
+    \t/path/to/prog.py:30
+
+Frames come innermost first, as in Go; frames inside gort's own runtime
+modules are left out (Go hides runtime frames the same way unless
+GOTRACEBACK=system).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from time import monotonic
+from types import FrameType
+
+from greenlet import getcurrent
+
+from .runtime2 import G, _Grunnable, _Gwaiting, gstatusname
+
+_GORT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _is_runtime_frame(f: FrameType) -> bool:
+    fn = f.f_code.co_filename
+    return fn.startswith(_GORT_DIR) and os.sep + "samples" + os.sep not in fn
+
+
+def goroutine_header(gp: G, now: float | None = None) -> str:
+    """``goroutine N [status or waitreason[, M minutes]]:`` (Go: goroutineheader)."""
+    if gp.status == _Gwaiting and gp.waitreason:
+        status = gp.waitreason
+    else:
+        status = gstatusname.get(gp.status, str(gp.status))
+    extra = ""
+    if gp.status == _Gwaiting and gp.waitsince:
+        mins = int(((now if now is not None else monotonic()) - gp.waitsince) // 60)
+        if mins >= 1:
+            extra = f", {mins} minutes"
+    return f"goroutine {gp.goid} [{status}{extra}]:"
+
+
+def _frames(gp: G) -> list[FrameType]:
+    gr = gp.gr
+    if gr is None:
+        return []
+    if gr is getcurrent():
+        f: FrameType | None = sys._getframe(1)
+    else:
+        f = gr.gr_frame
+    out = []
+    while f is not None:
+        if not _is_runtime_frame(f):
+            out.append(f)
+        f = f.f_back
+    return out
+
+
+def goroutine_stack(gp: G, now: float | None = None) -> str:
+    lines = [goroutine_header(gp, now)]
+    frames = _frames(gp)
+    if not frames and gp.status == _Grunnable and gp.fn is not None:
+        name = getattr(gp.fn, "__qualname__", repr(gp.fn))
+        lines.append(f"{name}(...)")
+    for f in frames:
+        lines.append(f"{f.f_code.co_qualname}(...)")
+        lines.append(f"\t{f.f_code.co_filename}:{f.f_lineno}")
+    if gp.gopc is not None and not gp.ismain:
+        code, lineno = gp.gopc
+        lines.append(f"created by {code.co_qualname} in goroutine {gp.parentgoid}")
+        lines.append(f"\t{code.co_filename}:{lineno}")
+    return "\n".join(lines)
+
+
+def goroutine_dump(include_system: bool = False) -> str:
+    """Every goroutine, by goid, each as Go prints it; blank-line separated."""
+    from .proc import sched
+
+    now = monotonic()
+    gs = sorted((g for g in sched.allgs if include_system or not g.system), key=lambda g: g.goid)
+    return "\n\n".join(goroutine_stack(g, now) for g in gs)

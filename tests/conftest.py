@@ -1,0 +1,36 @@
+"""Shared fixtures: every test ends with no runtime left behind.
+
+A test that starts the runtime lazily (plain gort calls outside gort.run)
+gets it torn down here, so the next test starts clean; a test that leaves
+goroutines behind under gort.run cannot, since run() kills them itself.
+"""
+
+import threading
+
+import pytest
+
+from gort.sched import proc
+
+
+@pytest.fixture(autouse=True)
+def _gort_clean_runtime():
+    yield
+    if proc.sched.m0 is not None:
+        proc.teardown()
+    assert proc.sched.m0 is None
+
+
+@pytest.fixture
+def no_thread_leak():
+    """Fail if the test leaves extra threads (other than idle pool workers
+    that teardown stops)."""
+    before = set(threading.enumerate())
+    yield
+    import time
+    deadline = time.monotonic() + 5
+    while True:
+        extra = [t for t in threading.enumerate() if t not in before and t.is_alive()]
+        if not extra or time.monotonic() > deadline:
+            break
+        time.sleep(0.01)
+    assert not extra, f"threads leaked: {extra}"

@@ -181,6 +181,7 @@ def runqputslow(pp: P, gp: G) -> None:
     for _ in range(len(q) // 2):
         batch.pushBack(q.popleft())
     batch.pushBack(gp)
+    sched.nspill += 1
     with sched.lock:
         sched.runq.pushBackAll(batch)
         sched.runqsize += batch.size
@@ -282,7 +283,11 @@ def execute(mp: M, gp: G) -> Any:
     gr = gp.gr
     if gr is None:
         pp = mp.p
-        gr = pp.grfree.pop() if pp.grfree else greenlet(gbody, parent=mp.g0)
+        if pp.grfree:
+            gr = pp.grfree.pop()
+        else:
+            gr = greenlet(gbody, parent=mp.g0)
+            sched.ngreenlets += 1
         gp.gr = gr
         gp.m = mp
         gr.gort_g = gp
@@ -342,14 +347,18 @@ def findrunnable(mp: M) -> G | None:
                 s.pollingnet = False
 
 
-def _schedule(*_: Any) -> Any:
-    """g0's loop: find a G, run it, repeat (Go: schedule)."""
+def _schedule(gp: G | None = None) -> Any:
+    """g0's loop: find a G, run it, repeat (Go: schedule).
+
+    Whoever switches back to g0 may hand it the G to run next.
+    """
     mp = sched.m0
     while True:
-        gp = findrunnable(mp)
         if gp is None:
-            return sched.result
-        execute(mp, gp)
+            gp = findrunnable(mp)
+            if gp is None:
+                return sched.result
+        gp = execute(mp, gp)
 
 
 # --------------------------------------------------------------------------
@@ -376,7 +385,26 @@ def gopark(unlockf: Callable[[G, Any], bool] | None, lock: Any, reason: str) -> 
         gp.status = _Grunning
         gp.waitreason = ""
         return gp.param
-    park_m(gp)
+    # Fast path of park_m + _nextg, inlined: hand the thread straight to the
+    # G in runnext (a ping-pong partner, a woken receiver) when no timer is
+    # pending, no I/O waits and this is not a 1-in-61 fairness tick.
+    mp = gp.m
+    pp = mp.p
+    nxt = pp.runnext
+    tick = pp.schedtick + 1
+    s = sched
+    if (nxt is not None and tick % 61 and s.timer0when == INF and not s.netpollWaiters
+            and nxt.gr is not None and nxt is not gp):
+        pp.schedtick = tick
+        pp.runnext = None
+        nxt.status = _Grunning
+        mp.curg = nxt
+        nxt.gr.switch()
+        # execute() of whoever resumed us set our status and mp.curg.
+        if gp.exc is not None:
+            _raise_exc(gp)
+    else:
+        park_m(gp)
     return gp.param
 
 
@@ -390,19 +418,31 @@ def park_m(gp: G) -> None:
     if sched.exiting:
         gp.status = _Grunning
         raise GreenletExit
-    nxt = _nextg(mp.p)
+    pp = mp.p
+    nxt = _nextg(pp)
     if nxt is None:
-        mp.g0.switch()
+        mp.g0.switch(None)
     elif nxt is not gp:
-        execute(mp, nxt)
+        if nxt.gr is None and not pp.grfree:
+            # A new greenlet inherits the C stack position and recursion
+            # depth of the greenlet that starts it: start it from g0's
+            # shallow stack, never from a parked goroutine's.
+            mp.g0.switch(nxt)
+        else:
+            execute(mp, nxt)
     gp.status = _Grunning
-    gp.waitreason = ""
     mp.curg = gp
     if gp.exc is not None:
-        exc, gp.exc = gp.exc, None
-        if isinstance(exc, Deadlock) and gp is mp.lazyg:
-            teardown()
-        raise exc
+        _raise_exc(gp)
+
+
+def _raise_exc(gp: G) -> None:
+    """Raise what the runtime left for gp while it was parked (a Deadlock in
+    a lazy runtime's main greenlet)."""
+    exc, gp.exc = gp.exc, None
+    if isinstance(exc, Deadlock) and gp is gp.m.lazyg:
+        teardown()
+    raise exc
 
 
 def goready(gp: G) -> None:
@@ -591,7 +631,7 @@ def goexit0(gp: G, gr: Any) -> G | None:
     gr.gort_g = None
     pp.grfree.append(gr)
     if nxt is None:
-        return mp.g0.switch()
+        return mp.g0.switch(None)
     return execute(mp, nxt)
 
 
@@ -673,7 +713,7 @@ def run(main: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     s.allgs.add(gp)
     mp.p.runnext = gp
     try:
-        mp.g0.switch()
+        mp.g0.switch(None)
         result, fatal = s.result, s.fatal
     finally:
         teardown()
@@ -739,7 +779,8 @@ def gomaxprocs(n: int | None = None) -> int:
     return prev
 
 
-def install_netpoll(netpoll: Callable[[float], gList | None], netpollBreak: Callable[[], None]) -> None:
+def install_netpoll(netpoll: Callable[[float], gList | None],
+                    netpollBreak: Callable[[], None]) -> None:
     """Called once by gort.netpoll: the scheduler's window onto the poller."""
     sched.netpoll = netpoll
     sched.netpollBreak = netpollBreak

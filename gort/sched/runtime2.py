@@ -281,6 +281,10 @@ class schedt:
         self.exiting = False
         self.maingoexit = False
         self.starttime = 0.0
+        # Counters for the curious (samples/demo.py, docs): greenlets created
+        # (the rest were reused), runqputslow spills to the global queue.
+        self.ngreenlets = 0
+        self.nspill = 0
 
 
 class sudog:

@@ -152,6 +152,8 @@ def _startm(parent: Any, lazy: bool) -> M:
     g0 = greenlet(_schedule, parent=parent)
     g0.gort_g = None
     mp.g0 = g0
+    from . import sysmon
+    sysmon.start()
     return mp
 
 
@@ -747,6 +749,8 @@ def teardown() -> None:
         for hook in _teardown_hooks:
             hook()
     finally:
+        from . import sysmon
+        sysmon.stop()
         if getattr(cur, "gort_g", None) is not None:
             cur.gort_g = None
         hooks = {k: getattr(s, k) for k in _NETPOLL_HOOKS}

@@ -83,6 +83,9 @@ class _Goexit(BaseException):
 
 
 sched = schedt()
+# The execution tracer (gort/trace.py) when one is recording, else None: each
+# hook below costs one global load and a branch while tracing is off.
+_trace: Any = None
 # Hooks that survive a reset: installed once by gort.time / gort.netpoll.
 _teardown_hooks: list[Callable[[], None]] = []
 _NETPOLL_HOOKS = ("netpoll", "netpollBreak")
@@ -282,6 +285,8 @@ def execute(mp: M, gp: G) -> Any:
     """
     gp.status = _Grunning
     mp.curg = gp
+    if _trace is not None:
+        _trace.run(mp, gp)
     gr = gp.gr
     if gr is None:
         pp = mp.p
@@ -333,6 +338,8 @@ def findrunnable(mp: M) -> G | None:
                 return None
             return gp
         delay = s.timer0when - monotonic() if s.timer0when != INF else -1.0
+        if _trace is not None:
+            _trace.block(mp, s.netpoll is not None)
         try:
             if s.netpoll is not None:
                 s.pollingnet = True
@@ -347,6 +354,8 @@ def findrunnable(mp: M) -> G | None:
             with s.lock:
                 mp.blocked = False
                 s.pollingnet = False
+            if _trace is not None:
+                _trace.unblock(mp)
 
 
 def _schedule(gp: G | None = None) -> Any:
@@ -387,6 +396,8 @@ def gopark(unlockf: Callable[[G, Any], bool] | None, lock: Any, reason: str) -> 
         gp.status = _Grunning
         gp.waitreason = ""
         return gp.param
+    if _trace is not None:
+        _trace.park(gp, reason)
     # Fast path of park_m + _nextg, inlined: hand the thread straight to the
     # G in runnext (a ping-pong partner, a woken receiver) when no timer is
     # pending, no I/O waits and this is not a 1-in-61 fairness tick.
@@ -401,6 +412,8 @@ def gopark(unlockf: Callable[[G, Any], bool] | None, lock: Any, reason: str) -> 
         pp.runnext = None
         nxt.status = _Grunning
         mp.curg = nxt
+        if _trace is not None:
+            _trace.run(mp, nxt)
         nxt.gr.switch()
         # execute() of whoever resumed us set our status and mp.curg.
         if gp.exc is not None:
@@ -456,6 +469,8 @@ def goready(gp: G) -> None:
     if gp.status != _Gwaiting:
         raise RuntimeError(f"gort: goready of {gp!r}: bad g status")
     gp.status = _Grunnable
+    if _trace is not None:
+        _trace.ready(gp)
     pp = gp.m.p
     old = pp.runnext
     pp.runnext = gp
@@ -475,6 +490,8 @@ def ready_from_thread(gp: G, syscall: bool = False) -> None:
         if gp.status not in (_Gwaiting, _Gsyscall):
             return
         gp.status = _Grunnable
+        if _trace is not None:
+            _trace.ready(gp)
         globrunqput(gp)
         mp = gp.m
         if mp is not None and mp.blocked:
@@ -505,6 +522,8 @@ def goyield() -> None:
     (Go: goyield, used by semaphore hand-off)."""
     gp = getg()
     gp.status = _Grunnable
+    if _trace is not None:
+        _trace.park(gp, None)
     pp = gp.m.p
     pp.runq.append(gp)
     park_m(gp)
@@ -514,6 +533,8 @@ def gosched() -> None:
     """Yield the thread; the G goes to the global queue (Go: Gosched)."""
     gp = getg()
     gp.status = _Grunnable
+    if _trace is not None:
+        _trace.park(gp, None)
     with sched.lock:
         globrunqput(gp)
     park_m(gp)
@@ -563,6 +584,8 @@ def newproc(fn: Callable[..., Any], args: tuple = (), kwargs: dict | None = None
         gp.system = True
         s.ngsys += 1
     s.allgs.add(gp)
+    if _trace is not None:
+        _trace.create(gp, curg)
     old = pp.runnext
     pp.runnext = gp
     if old is not None:
@@ -610,6 +633,8 @@ def goexit0(gp: G, gr: Any) -> G | None:
     """
     mp = gp.m
     pp = mp.p
+    if _trace is not None:
+        _trace.exit(mp, gp)
     _gdestroy(gp)
     gp.fn = gp.ctx = gp.kwargs = gp.gr = gp.m = gp.param = gp.exc = gp.gopc = None
     gp.args = ()
@@ -629,6 +654,8 @@ def goexit0(gp: G, gr: Any) -> G | None:
         gr.gort_g = nxt
         nxt.status = _Grunning
         mp.curg = nxt
+        if _trace is not None:
+            _trace.run(mp, nxt)
         return nxt
     gr.gort_g = None
     pp.grfree.append(gr)

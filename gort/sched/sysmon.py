@@ -11,6 +11,8 @@ signal_unix.go (SIGQUIT prints every goroutine).
                       for longer than <ms> without yielding
     sigquit=exit      on SIGQUIT dump the goroutines and exit with status 2, as
                       Go does; by default gort dumps and keeps running
+    trace=<path>      record an execution trace of the run into <path>
+                      (Chrome trace-event JSON; see gort/trace.py)
 
 sysmon is a plain thread with no P, as in Go.  It runs only when GORTDEBUG
 asks for something it does (gort has one M and no preemption, so Go's other
@@ -213,6 +215,13 @@ def start(out: TextIO | None = None) -> None:
     """Called when the runtime starts: sysmon if asked, the SIGQUIT dump."""
     global _sysmon, _prev_sigquit, _sigquit_installed
     cfg = parse_gortdebug()
+    path = cfg.get("trace")
+    if path:
+        from . import proc
+        from .trace import Tracer
+        if proc._trace is None:
+            proc._trace = Tracer(path)
+            proc._trace.from_env = True
     mon = Sysmon(cfg, out)
     if mon.wanted():
         _sysmon = mon
@@ -230,6 +239,11 @@ def start(out: TextIO | None = None) -> None:
 def stop() -> None:
     """Called when the runtime ends."""
     global _sysmon, _sigquit_installed
+    from . import proc
+    tr = proc._trace
+    if tr is not None and getattr(tr, "from_env", False):
+        proc._trace = None
+        tr.write()
     if _sysmon is not None:
         _sysmon.stop()
         _sysmon = None

@@ -83,3 +83,23 @@ def test_wait_reason_and_deadlock():
     with pytest.raises(gort.Deadlock) as ei:
         gort.run(main)
     assert "[semacquire]" in ei.value.dump and "[sync.Mutex.Lock]" in ei.value.dump
+
+
+def test_killed_waiter_leaves_no_sudog_behind():
+    s = Sema(0)
+
+    def main():
+        def w():
+            semacquire(s)
+
+        for _ in range(3):
+            gort.go(w)
+        gort.gosched()
+        assert s.nwait == 3
+        return "main returns with 3 waiters parked"
+
+    gort.run(main)  # run() kills the waiters
+    assert s.nwait == 0 and not s.waiters
+    # The semaphore is usable again by a new program.
+    gort.run(lambda: (semrelease(s), semacquire(s)))
+    assert s.count == 0

@@ -61,7 +61,19 @@ def semacquire(s: Sema, lifo: bool = False, reason: str = waitReasonSemacquire) 
             s.waiters.appendleft(sd)
         else:
             s.waiters.append(sd)
-        gopark(_unlock, lock, reason)
+        try:
+            gopark(_unlock, lock, reason)
+        except BaseException:
+            # Killed while parked (teardown, a lazy runtime's Deadlock): take
+            # our sudog out, so a later release does not wake a dead G.
+            with lock:
+                try:
+                    s.waiters.remove(sd)
+                    s.nwait -= 1
+                except ValueError:  # already dequeued by a release
+                    if sd.ticket:
+                        s.count += 1  # hand the count back
+            raise
         if sd.ticket != 0 or cansemacquire(s):
             return
 

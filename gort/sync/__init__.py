@@ -1,0 +1,28 @@
+"""gort.sync: Go's package sync for goroutines (Go: src/sync, src/internal/sync,
+and the semaphores of src/runtime/sema.go, which are gort/sched/sema.py).
+
+    Mutex      lock, unlock, try_lock, with          mutex.py   (internal/sync/mutex.go)
+    RWMutex    rlock, runlock, lock, unlock,         rwmutex.py (sync/rwmutex.go)
+               try_lock, try_rlock, rlocker, with
+    WaitGroup  add, done, wait, go                   waitgroup.py (sync/waitgroup.go)
+    Once       do                                    once.py    (sync/once.go)
+    Cond       wait, signal, broadcast, with         cond.py    (sync/cond.go + notifyList)
+
+Blocked goroutines show Go's wait reasons in dumps and in a Deadlock:
+"sync.Mutex.Lock", "sync.RWMutex.RLock", "sync.RWMutex.Lock",
+"sync.WaitGroup.Wait", "sync.Cond.Wait".  What Go reports as a fatal error
+or a panic ("sync: unlock of unlocked mutex", "sync: negative WaitGroup
+counter", ...) raises SyncError with Go's message.
+
+These are for goroutines: they park the goroutine, not the thread.  Like
+the rest of gort they are used from the one thread that runs goroutines;
+they are not thread locks.
+"""
+
+from .cond import Cond
+from .mutex import Locker, Mutex, SyncError
+from .once import Once
+from .rwmutex import RLocker, RWMutex
+from .waitgroup import WaitGroup
+
+__all__ = ["Cond", "Locker", "Mutex", "Once", "RLocker", "RWMutex", "SyncError", "WaitGroup"]

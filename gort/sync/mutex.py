@@ -1,0 +1,212 @@
+"""sync.Mutex on gort's semaphores (Go: src/internal/sync/mutex.go, which
+src/sync/mutex.go wraps since Go 1.24).
+
+The state word is Go's::
+
+    state = waiters << mutexWaiterShift | mutexStarving | mutexWoken | mutexLocked
+
+* ``mutexLocked`` (1): somebody holds the lock.
+* ``mutexWoken`` (2): an Unlock has woken a waiter, which is on its way; other
+  Unlocks need not wake another one.
+* ``mutexStarving`` (4): starvation mode (below).
+* ``waiters`` (bits 3 and up): goroutines parked on ``sema``.
+
+Normal mode: the waiters queue FIFO on the semaphore, but a woken waiter does
+not own the lock; it competes with goroutines that call Lock right now, and
+those usually win because they are already running.  A woken waiter that
+loses goes back to the *front* of the queue (LIFO).  A waiter that has gone
+more than 1 ms (``starvationThreshold``) without the lock switches the mutex
+to starvation mode: Unlock then hands ownership straight to the first waiter
+(``semrelease(handoff=True)``, which also yields the thread to it), and
+newcomers neither take the lock nor spin; they queue at the tail.  A waiter
+that receives the lock ends starvation mode if it is the last waiter or it
+waited less than 1 ms.
+
+Where gort differs, and why:
+
+* No spinning (Go's ``runtime_canSpin``/``runtime_doSpin``).  Spinning only
+  pays when the holder runs on another CPU and is about to unlock; with one M
+  the holder cannot run while we spin (and goroutines are not preempted), so
+  every spin would be wasted.  Go itself refuses to spin when GOMAXPROCS is 1.
+  Without spinning the ``awoke`` flag is only ever set by a wake-up.
+* No atomics: the CAS loops of Go become plain read-modify-writes of
+  ``state``.  They are atomic because one M runs every goroutine and a
+  goroutine only gives up the thread inside gopark/gosched, never between a
+  read and a write here.  M:N on free-threaded Python will need CAS (a lock
+  per word) here; that is a later issue.
+* Go's ``fatal("sync: unlock of unlocked mutex")`` ends the program; gort
+  raises ``SyncError`` in the caller and leaves the state as it was.
+* The semaphore (a ``Sema``) is created on first contention, so a Mutex that
+  never blocks costs one int, like Go's zero value.
+"""
+
+from __future__ import annotations
+
+from time import monotonic
+from typing import Any, Protocol, runtime_checkable
+
+from ..sched.runtime2 import waitReasonSyncMutexLock
+from ..sched.sema import Sema, semacquire, semrelease
+
+mutexLocked = 1
+mutexWoken = 2
+mutexStarving = 4
+mutexWaiterShift = 3
+# Go: starvationThresholdNs = 1e6.  gort's clock is float seconds.
+starvationThreshold = 1e-3
+
+
+class SyncError(RuntimeError):
+    """Misuse of a sync primitive that Go reports with a fatal error or a
+    panic: "sync: unlock of unlocked mutex", "sync: negative WaitGroup
+    counter", ...  The message is Go's."""
+
+
+@runtime_checkable
+class Locker(Protocol):
+    """Anything with lock() and unlock() (Go: sync.Locker)."""
+
+    def lock(self) -> None: ...
+
+    def unlock(self) -> None: ...
+
+
+class Mutex:
+    """A mutual exclusion lock for goroutines (Go: sync.Mutex).
+
+    ``lock()`` parks the goroutine while another holds the lock (wait reason
+    "sync.Mutex.Lock"); ``unlock()`` may be called by any goroutine, as in
+    Go: a Mutex is not tied to the goroutine that locked it.  ``with m:``
+    locks and unlocks.  Not reentrant: locking a Mutex you hold blocks
+    forever (a deadlock if nothing else can run).
+    """
+
+    __slots__ = ("state", "sema", "__weakref__")
+
+    def __init__(self) -> None:
+        self.state = 0
+        self.sema: Sema | None = None
+
+    def __repr__(self) -> str:
+        s = self.state
+        flags = "".join(f for b, f in ((mutexLocked, "L"), (mutexWoken, "W"),
+                                       (mutexStarving, "S")) if s & b)
+        return f"<gort.sync.Mutex state={flags or '-'} waiters={s >> mutexWaiterShift}>"
+
+    # -- the hot paths: one compare and one store each -----------------------
+
+    def lock(self) -> None:
+        """Lock m; park until it is free if it is locked (Go: Mutex.Lock)."""
+        if self.state == 0:  # Go: CAS(state, 0, mutexLocked)
+            self.state = mutexLocked
+            return
+        self._lockSlow()
+
+    def unlock(self) -> None:
+        """Unlock m; raises SyncError if it is not locked (Go: Mutex.Unlock)."""
+        if self.state == mutexLocked:  # no waiters, no flags: Go's AddInt32 gives 0
+            self.state = 0
+            return
+        self._unlockSlow()
+
+    __enter__ = lock
+
+    def __exit__(self, t: Any, v: Any, tb: Any) -> None:
+        if self.state == mutexLocked:
+            self.state = 0
+            return
+        self._unlockSlow()
+
+    def try_lock(self) -> bool:
+        """Lock m if that needs no wait; report whether it did (Go: TryLock).
+
+        Fails in starvation mode even while the lock is being handed over,
+        as in Go: the lock belongs to the first waiter then.
+        """
+        old = self.state
+        if old & (mutexLocked | mutexStarving):
+            return False
+        self.state = old | mutexLocked
+        return True
+
+    def locked(self) -> bool:
+        """Whether somebody holds m (for debugging and tests; Go has no such
+        method, and the answer can be stale as soon as you yield).  A mutex
+        in starvation mode that is being handed to a waiter counts as locked."""
+        return bool(self.state & (mutexLocked | mutexStarving))
+
+    # -- slow paths (Go: lockSlow, unlockSlow) -------------------------------
+
+    def _lockSlow(self) -> None:
+        waitStartTime = 0.0
+        starving = False
+        awoke = False
+        old = self.state
+        while True:
+            # (Go spins here while old is locked and not starving: see the
+            # module docstring for why gort does not.)
+            new = old
+            # Don't take a starving mutex: newcomers queue.
+            if not old & mutexStarving:
+                new |= mutexLocked
+            if old & (mutexLocked | mutexStarving):
+                new += 1 << mutexWaiterShift
+            # Switch to starvation mode, but only if the mutex is locked:
+            # Unlock expects a starving mutex to have waiters.
+            if starving and old & mutexLocked:
+                new |= mutexStarving
+            if awoke:
+                # We were woken: clear the flag either way.
+                if not new & mutexWoken:
+                    raise SyncError("sync: inconsistent mutex state")
+                new &= ~mutexWoken
+            # Go: CAS(state, old, new) -- cannot fail with one M (see above).
+            self.state = new
+            if not old & (mutexLocked | mutexStarving):
+                return  # took the lock
+            # A waiter that was woken and lost goes back to the front.
+            queueLifo = waitStartTime != 0.0
+            if not queueLifo:
+                waitStartTime = monotonic()
+            s = self.sema
+            if s is None:
+                s = self.sema = Sema(0)
+            semacquire(s, queueLifo, waitReasonSyncMutexLock)
+            starving = starving or monotonic() - waitStartTime > starvationThreshold
+            old = self.state
+            if old & mutexStarving:
+                # Ownership was handed to us; mutexLocked is not set and we
+                # still count as a waiter.  Fix both.
+                if old & (mutexLocked | mutexWoken) or old >> mutexWaiterShift == 0:
+                    raise SyncError("sync: inconsistent mutex state")
+                delta = mutexLocked - (1 << mutexWaiterShift)
+                if not starving or old >> mutexWaiterShift == 1:
+                    # Leave starvation mode.  It must happen here, weighing
+                    # the wait time: two goroutines can otherwise go
+                    # lock-step in starvation mode forever.
+                    delta -= mutexStarving
+                self.state = old + delta
+                return
+            awoke = True
+
+    def _unlockSlow(self) -> None:
+        old = self.state
+        new = old - mutexLocked
+        if not (new + mutexLocked) & mutexLocked:
+            raise SyncError("sync: unlock of unlocked mutex")
+        self.state = new
+        if not new & mutexStarving:
+            old = new
+            # Nobody to wake, or a woken/running goroutine will take it.
+            # In starvation mode the hand-off chain does not include us
+            # (we did not see mutexStarving when we unlocked), so get out.
+            if old >> mutexWaiterShift == 0 or old & (mutexLocked | mutexWoken | mutexStarving):
+                return
+            # Take the right to wake one waiter.
+            self.state = (old - (1 << mutexWaiterShift)) | mutexWoken
+            semrelease(self.sema)
+        else:
+            # Starvation mode: hand the lock to the first waiter and yield
+            # the thread to it.  mutexLocked stays clear until the waiter
+            # sets it, but mutexStarving keeps newcomers out meanwhile.
+            semrelease(self.sema, True)

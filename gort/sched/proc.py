@@ -331,18 +331,23 @@ def findrunnable(mp: M) -> G | None:
             else:
                 dead = False
                 mp.blocked = True
+                # Published with blocked, under the lock: a waker that sees
+                # blocked must also see that the wake-up is netpollBreak, not
+                # the note (else it is lost while we sleep in netpoll).
+                s.pollingnet = s.netpoll is not None
                 mp.note.clear()
         if dead:
             gp = checkdead(mp)
             if gp is None:
                 return None
             return gp
-        delay = s.timer0when - monotonic() if s.timer0when != INF else -1.0
+        # A timer that fell due since _nextg looked gives delay 0, not < 0
+        # (which would mean "block until woken": a lost timer).
+        delay = max(s.timer0when - monotonic(), 0.0) if s.timer0when != INF else -1.0
         if _trace is not None:
             _trace.block(mp, s.netpoll is not None)
         try:
             if s.netpoll is not None:
-                s.pollingnet = True
                 s.lastpoll = monotonic()
                 glist = s.netpoll(delay if delay < 0 else max(delay, 0.0))
                 s.pollingnet = False
@@ -435,6 +440,11 @@ def park_m(gp: G) -> None:
         raise GreenletExit
     pp = mp.p
     nxt = _nextg(pp)
+    if nxt is None and sched.netpollWaiters and sched.netpoll is not None:
+        # Poll before handing the thread to g0, which would poll next: a
+        # ready socket's G then runs without the extra switch through g0.
+        _pollnow(0.0)
+        nxt = _nextg(pp)
     if nxt is None:
         mp.g0.switch(None)
     elif nxt is not gp:

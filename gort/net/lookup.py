@@ -1,0 +1,117 @@
+"""Name resolution: getaddrinfo on a worker thread, bounded by a deadline.
+
+Go: src/net/lookup.go (Resolver.lookupIPAddr: the lookup runs in its own
+goroutine and the caller selects on its result and ctx.Done()) and
+src/net/ipsock.go (internetAddrList).
+
+gort has no pure-Python resolver: ``getaddrinfo`` blocks, so it runs through
+``gort.blocking`` (Go's cgo resolver path: entersyscall on another thread).
+A blocking call cannot be interrupted, so a lookup with a deadline runs in a
+helper goroutine while the caller parks until that goroutine finishes or a
+runtime timer fires; on a timeout the lookup is abandoned and finishes in
+the background, as Go abandons a cgo lookup whose context is done.
+Literal IPs never get here (addr.literal_sockaddr parses them in place).
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from gort.sched import blocking, getg, gopark, goready, newproc
+from gort.time.timers import addtimer, deltimer, timer
+
+from .errors import DeadlineExceededError, DNSError, errDeadlineExceeded
+
+waitReasonLookup = "IO wait"  # Go's caller waits in select on the lookup's channel
+
+
+class _lookupWait:
+    """The rendezvous of a caller and its lookup goroutine (Go: the result
+    channel of lookupGroup.DoChan plus ctx.Done())."""
+
+    __slots__ = ("g", "parked", "done", "timedout", "result", "exc")
+
+    def __init__(self) -> None:
+        self.g: Any = None
+        self.parked = False
+        self.done = False
+        self.timedout = False
+        self.result: Any = None
+        self.exc: BaseException | None = None
+
+
+def _wake(w: _lookupWait) -> None:
+    if w.parked:
+        w.parked = False
+        goready(w.g)
+
+
+def _lookupWorker(w: _lookupWait, fn: Any, args: tuple) -> None:
+    try:
+        w.result = blocking(fn, *args)
+    except Exception as e:  # noqa: BLE001 - handed to the caller
+        w.exc = e
+    w.done = True
+    _wake(w)
+
+
+def _lookupTimeout(w: _lookupWait, seq: int) -> None:
+    # Runs on timerproc: must not block, only ready the caller.
+    w.timedout = True
+    _wake(w)
+
+
+def _parkLookup(gp: Any, w: _lookupWait) -> bool:
+    if w.done or w.timedout:
+        return False
+    w.parked = True
+    return True
+
+
+def blocking_until(deadline: float | None, fn: Any, *args: Any) -> Any:
+    """``gort.blocking(fn, *args)``, but give up at ``deadline`` (absolute,
+    time.monotonic()) with errDeadlineExceeded."""
+    if deadline is None:
+        return blocking(fn, *args)
+    w = _lookupWait()
+    w.g = getg()
+    newproc(_lookupWorker, (w, fn, args))
+    t = timer(deadline, 0, _lookupTimeout, w, 0)
+    addtimer(t)
+    try:
+        gopark(_parkLookup, w, waitReasonLookup)
+    finally:
+        deltimer(t)
+        w.parked = False
+    if w.done:
+        if w.exc is not None:
+            raise w.exc
+        return w.result
+    raise errDeadlineExceeded()
+
+
+def lookup_sockaddrs(op: str, net: str, host: str, port: int, family: int, socktype: int,
+                     deadline: float | None) -> list[tuple[int, Any]]:
+    """Resolve host to [(family, sockaddr)], in getaddrinfo's (RFC 6724)
+    order, without duplicates.  Raises DNSError or DeadlineExceededError."""
+    try:
+        infos = blocking_until(deadline, socket.getaddrinfo, host, port, family, socktype)
+    except errDeadlineExceeded:
+        raise DeadlineExceededError(op, net, None, None,
+                                    f"lookup {host}: i/o timeout") from None
+    except socket.gaierror as e:
+        raise DNSError(op, net, None, None, e, name=host) from None
+    seen = set()
+    out = []
+    for fam, _, _, _, sa in infos:
+        if fam not in (socket.AF_INET, socket.AF_INET6):
+            continue
+        key = (fam, sa[0], sa[1])
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append((fam, sa))
+    if not out:
+        raise DNSError(op, net, None, None, "no suitable address found", name=host)
+    return out

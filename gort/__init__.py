@@ -10,8 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .chan import Chan, ClosedChannelError, chan
 from .sched import Deadlock, blocking, goexit, gomaxprocs, gosched, num_goroutine, run
 from .sched import newproc as _newproc
+from .selectgo import recv, select, send
+
+# isort: split
+# After chan: gort.time and gort.context build on it.
+from . import context, time
 
 __version__ = "0.1.0"
 
@@ -27,4 +33,5 @@ def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
 
 __all__ = [
     "Deadlock", "blocking", "go", "gomaxprocs", "gosched", "goexit", "num_goroutine", "run",
+    "Chan", "ClosedChannelError", "chan", "recv", "select", "send", "context", "time",
 ]

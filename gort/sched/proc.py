@@ -381,19 +381,24 @@ def _schedule(gp: G | None = None) -> Any:
 # Park and ready
 
 
-def gopark(unlockf: Callable[[G, Any], bool] | None, lock: Any, reason: str) -> Any:
+def gopark(unlockf: Callable[[G, Any], bool] | None, lock: Any, reason: str,
+           gp: G | None = None) -> Any:
     """Park the running goroutine until goready (Go: gopark).
 
     The G is marked waiting *before* ``unlockf(gp, lock)`` runs, so a waker
     that gets in as soon as the lock drops finds it parkable.  If unlockf
     returns False the park is cancelled.  Returns ``gp.param``.
+
+    ``gp``: the running G (getg()), passed by callers that already hold it
+    (channel send/recv) to skip the lookup: ~40 ns per park.
     """
-    try:
-        gp = getcurrent().gort_g
-    except AttributeError:
-        gp = None
     if gp is None:
-        gp = _lazyinit()
+        try:
+            gp = getcurrent().gort_g
+        except AttributeError:
+            gp = None
+        if gp is None:
+            gp = _lazyinit()
     gp.status = _Gwaiting
     gp.waitreason = reason
     gp.waitsince = monotonic()

@@ -1,0 +1,660 @@
+"""Channels: hchan, its wait queues, send, receive and close.
+
+Go: src/runtime/chan.go (makechan, chansend, chanrecv, closechan, send,
+recv, waitq.enqueue/dequeue/dequeueSudoG).  The names and the algorithm are
+Go's; ``Chan`` is Go's ``hchan`` and its methods are what the compiler turns
+``c <- v``, ``<-c``, ``v, ok := <-c``, ``close(c)``, ``len(c)``, ``cap(c)``
+and ``for v := range c`` into.
+
+Where gort differs, and why
+---------------------------
+* The buffer is a ``collections.deque`` bounded by ``dataqsiz`` (Go: a ring
+  ``buf`` with ``sendx``/``recvx``/``qcount``).  ``qcount`` is ``len(buf)``.
+  A receive from a full buffer with a sender waiting takes the head and
+  appends the sender's value at the tail, which is what Go's shared
+  ``recvx == sendx`` slot amounts to: FIFO order is kept.
+* Values are Python references, so ``sudog.elem`` holds the value itself
+  rather than a pointer to a stack slot (Go's sendDirect/recvDirect copy).
+* Locking.  Go takes ``c.lock`` (a runtime mutex) around every operation.
+  Each Chan has a ``lock`` (a ``threading.Lock``) and the comments mark
+  where Go takes and drops it, but gort does not take it: with one M (the
+  GIL build runs GOMAXPROCS=1) every channel operation runs to completion
+  without another goroutine getting in, because goroutines only switch in
+  gopark.  Taking it as Go does costs ~500 ns per ping-pong round trip
+  (~25%; docs/chan.md).  M:N on a free-threaded build will need the locks
+  back, in Go's places (select: sorted by channel identity), and a CAS for
+  ``g.selectdone`` in ``waitq.dequeue``.
+* ``goready`` is never called with a channel "locked": closechan collects
+  its wake-ups in a gList first, and the send/recv hand-offs ready the
+  partner after the point where Go unlocks.
+* Sudogs.  A blocking send/recv reuses one sudog per G, kept in
+  ``g.waiting`` between operations (Go: acquireSudog/releaseSudog and a
+  per-P cache; here no allocation at all).  Only this module and
+  gort/selectgo.py use ``g.waiting``; select parks with its own list there
+  and puts the idle sudog back.  ``sudog.c`` is set for select's sudogs
+  only (pass 3 needs it); a plain operation knows its channel.
+* ``Chan.send``/``recv``/``recv_ok``/``__next__`` are chansend/chanrecv
+  with block=true written out, with the common case of waitq.dequeue/
+  enqueue (one waiter, not a select) inlined: one Python call per
+  operation on the hot path.
+* A G that is woken by an exception while parked (teardown's GreenletExit,
+  a Deadlock raised in a lazily started runtime's main greenlet) takes its
+  sudog off the wait queue on the way out, so a channel that outlives a
+  run never hands a value to a dead goroutine.  Go has no such exits.
+* Go's nil channel has no object here: ``None`` is the nil channel.
+  ``chansend``/``chanrecv``/``closechan`` accept it with Go's behaviour
+  (block forever, fail without blocking, "close of nil channel"); select
+  accepts it as a never-ready case.
+* Go 1.23 timer channels: ``Chan.timer`` is the hook gort.time sets; as in
+  Go, len() and cap of a timer channel are 0.  There is no hook for Go's
+  lazy timer-channel send (maybeRunChan/blockTimerChan).
+* The name ``gort.chan`` is the constructor function; this module is
+  ``sys.modules["gort.chan"]`` (``from gort.chan import Chan`` works).
+"""
+
+from __future__ import annotations
+
+import operator
+import threading
+import types
+from collections import deque
+from collections.abc import Iterator
+from typing import Any
+
+from greenlet import getcurrent as _getcurrent
+
+from .sched.proc import getg, gopark, goready
+from .sched.runtime2 import (
+    gList,
+    sudog,
+    waitReasonChanReceive,
+    waitReasonChanReceiveNilChan,
+    waitReasonChanSend,
+    waitReasonChanSendNilChan,
+)
+
+__all__ = ["Chan", "ClosedChannelError", "chan", "chanrecv", "chansend", "closechan", "waitq"]
+
+
+class ClosedChannelError(RuntimeError):
+    """A send on, or a close of, a closed channel (Go's panics
+    "send on closed channel", "close of closed channel", "close of nil channel").
+
+    It subclasses RuntimeError because Go's are runtime errors (their
+    plainError type implements runtime.Error): programming errors, not
+    conditions to retry.
+    """
+
+
+class waitq:
+    """A FIFO of sudogs linked through sudog.next/prev (Go: type waitq).
+
+    Intrusive and doubly linked as in Go, so that select can take its
+    sudogs out of the middle in O(1) (dequeueSudoG).  Measured: an
+    enqueue+dequeue pair costs ~60 ns against ~26 ns for a deque, and
+    removal from a deque is O(n), which a thousand goroutines selecting on
+    one shared done channel would feel.
+    """
+
+    __slots__ = ("first", "last")
+
+    def __init__(self) -> None:
+        self.first: sudog | None = None
+        self.last: sudog | None = None
+
+    def enqueue(self, sgp: sudog) -> None:
+        sgp.next = None
+        x = self.last
+        if x is None:
+            sgp.prev = None
+            self.first = self.last = sgp
+            return
+        sgp.prev = x
+        x.next = sgp
+        self.last = sgp
+
+    def dequeue(self) -> sudog | None:
+        """Pop the first sudog whose goroutine can still take this channel.
+
+        A select's sudog whose goroutine was already woken by another case
+        (g.selectdone set) is dropped and skipped: that goroutine is about
+        to take its other sudogs off their queues (selectgo's pass 3).
+        """
+        while True:
+            sgp = self.first
+            if sgp is None:
+                return None
+            y = sgp.next
+            if y is None:
+                self.first = self.last = None
+            else:
+                y.prev = None
+                self.first = y
+                sgp.next = None
+            if sgp.isSelect:
+                # Go: sgp.g.selectDone.CompareAndSwap(0, 1).  One M: no
+                # other goroutine runs between the test and the set.
+                gp = sgp.g
+                if gp.selectdone:
+                    continue
+                gp.selectdone = 1
+            return sgp
+
+    def dequeueSudoG(self, sgp: sudog) -> None:
+        """Unlink sgp wherever it is; nothing if it already left."""
+        x = sgp.prev
+        y = sgp.next
+        if x is not None:
+            if y is not None:
+                x.next = y
+                y.prev = x
+                sgp.next = sgp.prev = None
+                return
+            x.next = None  # sgp was last
+            self.last = x
+            sgp.prev = None
+            return
+        if y is not None:  # sgp was first
+            y.prev = None
+            self.first = y
+            sgp.next = None
+            return
+        # Both links nil: sgp is alone in the queue, or already dequeued.
+        if self.first is sgp:
+            self.first = self.last = None
+
+    def __len__(self) -> int:
+        n = 0
+        sgp = self.first
+        while sgp is not None:
+            n += 1
+            sgp = sgp.next
+        return n
+
+    def __iter__(self) -> Iterator[sudog]:
+        sgp = self.first
+        while sgp is not None:
+            yield sgp
+            sgp = sgp.next
+
+
+class Chan:
+    """A Go channel (Go: type hchan struct): ``gort.chan(cap)`` makes one.
+
+    ``send(v)`` blocks until a receiver takes v or buffer space frees;
+    ``recv()`` returns the next value, or None once the channel is closed
+    and drained; ``recv_ok()`` returns ``(value, ok)`` with ok False only
+    for the zero value of a closed, drained channel; ``close()``;
+    ``len(ch)`` (buffered values), ``ch.cap``; ``for v in ch`` receives
+    until the channel is closed and drained.  A Chan is always true, even
+    when empty (it is not a container: ``if ch`` means "not the nil
+    channel").  ``Chan[int]`` works in annotations.
+    """
+
+    __slots__ = ("buf", "dataqsiz", "closed", "recvq", "sendq", "lock", "timer",
+                 "__weakref__")
+
+    __class_getitem__ = classmethod(types.GenericAlias)
+
+    def __init__(self, cap: int = 0) -> None:
+        # Go: makechan.
+        if type(cap) is not int:
+            # Any integer (IntEnum, numpy ints: __index__), but not a bool.
+            try:
+                if isinstance(cap, bool):
+                    raise TypeError
+                cap = operator.index(cap)
+            except TypeError:
+                raise TypeError(
+                    f"gort.chan: cap must be an int, not {type(cap).__name__}") from None
+        if cap < 0:
+            raise ValueError(f"gort.chan: negative buffer size {cap} (Go: makechan: size out "
+                             "of range)")
+        self.buf: deque[Any] = deque()
+        self.dataqsiz = cap
+        self.closed = False
+        self.recvq = waitq()
+        self.sendq = waitq()
+        # Go's c.lock; not taken with one M (module docstring).
+        self.lock = threading.Lock()
+        self.timer: Any = None  # Go 1.23: set for time.Timer/Ticker channels
+
+    # -- c <- v ---------------------------------------------------------
+    # send/recv/recv_ok/__next__ are chansend/chanrecv with block=true, written out
+    # in full on purpose: one Python call per operation, the common waitq
+    # cases inlined (a lone waiter that is not a select), and the G's own
+    # sudog reused from g.waiting.  "Go: lock/unlock" marks where Go holds
+    # c.lock; gort takes no lock with one M (module docstring).
+
+    def send(self, v: Any) -> None:
+        """Send v, blocking until a receiver or buffer space takes it
+        (Go: ``c <- v``, chansend with block=true).
+
+        Raises ClosedChannelError if the channel is closed, or is closed
+        while this send waits.
+        """
+        # Go: lock(&c.lock)
+        if self.closed:
+            raise ClosedChannelError("send on closed channel")
+        q = self.recvq
+        sg = q.first
+        if sg is not None:
+            if sg.next is None and not sg.isSelect:
+                q.first = q.last = None
+            else:
+                sg = q.dequeue()
+                if sg is not None:
+                    sg.g.param = sg  # select reads which sudog won
+            if sg is not None:
+                # Go: send(): hand v straight to the waiting receiver;
+                # unlock, then goready.
+                sg.elem = v
+                sg.success = True
+                goready(sg.g)
+                return
+        buf = self.buf
+        if len(buf) < self.dataqsiz:
+            buf.append(v)
+            return
+        # Block: queue our sudog on sendq and park (Go: gopark with
+        # chanparkcommit, which unlocks c.lock once the G is waiting).
+        try:
+            gp = _getcurrent().gort_g  # getg(), inlined
+        except AttributeError:
+            gp = None
+        if gp is None:
+            gp = getg()
+        mysg = gp.waiting
+        if mysg is None:
+            mysg = gp.waiting = sudog(gp)
+        mysg.elem = v
+        q = self.sendq
+        x = q.last
+        if x is None:
+            q.first = q.last = mysg
+        else:
+            mysg.prev = x
+            x.next = mysg
+            q.last = mysg
+        try:
+            gopark(None, None, waitReasonChanSend, gp)
+        except BaseException:
+            q.dequeueSudoG(mysg)
+            mysg.elem = None
+            raise
+        if not mysg.success:
+            raise ClosedChannelError("send on closed channel")
+
+    # -- <-c -------------------------------------------------------------
+
+    def recv(self) -> Any:
+        """Receive a value, blocking until one is there (Go: ``<-c``).
+
+        Returns None once the channel is closed and its buffer drained; use
+        recv_ok() to tell that apart from a None that was sent.
+        """
+        # Go: lock(&c.lock)
+        buf = self.buf
+        q = self.sendq
+        sg = q.first
+        if sg is not None:
+            if sg.next is None and not sg.isSelect:
+                q.first = q.last = None
+            else:
+                sg = q.dequeue()
+                if sg is not None:
+                    sg.g.param = sg  # select reads which sudog won
+            if sg is not None:
+                # Go: recv(): unbuffered, take the sender's value; full
+                # buffer, take the head and put the sender's value at the
+                # tail.  Unlock, then goready the sender.
+                if buf:
+                    v = buf.popleft()
+                    buf.append(sg.elem)
+                else:
+                    v = sg.elem
+                sg.elem = None
+                sg.success = True
+                goready(sg.g)
+                return v
+        if buf:
+            return buf.popleft()
+        if self.closed:
+            return None
+        try:
+            gp = _getcurrent().gort_g  # getg(), inlined
+        except AttributeError:
+            gp = None
+        if gp is None:
+            gp = getg()
+        mysg = gp.waiting
+        if mysg is None:
+            mysg = gp.waiting = sudog(gp)
+        # Block: queue our sudog on recvq and park (Go: chanparkcommit
+        # unlocks c.lock once the G is waiting).
+        q = self.recvq
+        x = q.last
+        if x is None:
+            q.first = q.last = mysg
+        else:
+            mysg.prev = x
+            x.next = mysg
+            q.last = mysg
+        try:
+            gopark(None, None, waitReasonChanReceive, gp)
+        except BaseException:
+            q.dequeueSudoG(mysg)
+            mysg.elem = None
+            raise
+        v = mysg.elem
+        mysg.elem = None
+        return v
+
+    def recv_ok(self) -> tuple[Any, bool]:
+        """Receive ``(value, ok)`` (Go: ``v, ok := <-c``); ok is False only
+        when the channel is closed and drained (value is then None)."""
+        # Go: lock(&c.lock)
+        buf = self.buf
+        q = self.sendq
+        sg = q.first
+        if sg is not None:
+            if sg.next is None and not sg.isSelect:
+                q.first = q.last = None
+            else:
+                sg = q.dequeue()
+                if sg is not None:
+                    sg.g.param = sg  # select reads which sudog won
+            if sg is not None:
+                if buf:
+                    v = buf.popleft()
+                    buf.append(sg.elem)
+                else:
+                    v = sg.elem
+                sg.elem = None
+                sg.success = True
+                goready(sg.g)  # Go: unlock, then goready
+                return v, True
+        if buf:
+            return buf.popleft(), True
+        if self.closed:
+            return None, False
+        try:
+            gp = _getcurrent().gort_g  # getg(), inlined
+        except AttributeError:
+            gp = None
+        if gp is None:
+            gp = getg()
+        mysg = gp.waiting
+        if mysg is None:
+            mysg = gp.waiting = sudog(gp)
+        # Block: queue our sudog on recvq and park (Go: chanparkcommit
+        # unlocks c.lock once the G is waiting).
+        q = self.recvq
+        x = q.last
+        if x is None:
+            q.first = q.last = mysg
+        else:
+            mysg.prev = x
+            x.next = mysg
+            q.last = mysg
+        try:
+            gopark(None, None, waitReasonChanReceive, gp)
+        except BaseException:
+            q.dequeueSudoG(mysg)
+            mysg.elem = None
+            raise
+        v = mysg.elem
+        mysg.elem = None
+        return v, mysg.success
+
+    # -- for v := range c ------------------------------------------------
+
+    def __iter__(self) -> Iterator[Any]:
+        # A channel is its own iterator: a range over it keeps no state, so
+        # any number of loops may consume the same channel.
+        return self
+
+    def __next__(self) -> Any:
+        # recv_ok written out again, raising StopIteration for ok False: a
+        # range loop is the common consumer, and a second Python call per
+        # item cost ~150 ns (331 against 179 ns per item, cap-128 channel).
+        buf = self.buf
+        q = self.sendq
+        sg = q.first
+        if sg is not None:
+            if sg.next is None and not sg.isSelect:
+                q.first = q.last = None
+            else:
+                sg = q.dequeue()
+                if sg is not None:
+                    sg.g.param = sg
+            if sg is not None:
+                if buf:
+                    v = buf.popleft()
+                    buf.append(sg.elem)
+                else:
+                    v = sg.elem
+                sg.elem = None
+                sg.success = True
+                goready(sg.g)
+                return v
+        if buf:
+            return buf.popleft()
+        if self.closed:
+            raise StopIteration
+        try:
+            gp = _getcurrent().gort_g  # getg(), inlined
+        except AttributeError:
+            gp = None
+        if gp is None:
+            gp = getg()
+        mysg = gp.waiting
+        if mysg is None:
+            mysg = gp.waiting = sudog(gp)
+        q = self.recvq
+        x = q.last
+        if x is None:
+            q.first = q.last = mysg
+        else:
+            mysg.prev = x
+            x.next = mysg
+            q.last = mysg
+        try:
+            gopark(None, None, waitReasonChanReceive, gp)
+        except BaseException:
+            q.dequeueSudoG(mysg)
+            mysg.elem = None
+            raise
+        v = mysg.elem
+        mysg.elem = None
+        if not mysg.success:
+            raise StopIteration
+        return v
+
+    # -- close, len, cap ---------------------------------------------------
+
+    def close(self) -> None:
+        """Close the channel (Go: ``close(c)``): buffered values can still
+        be received, then receives give None (recv_ok: ok False); every
+        waiting receiver wakes, every waiting sender raises
+        ClosedChannelError.  Closing twice raises ClosedChannelError."""
+        closechan(self)
+
+    def __len__(self) -> int:
+        # Go reads qcount without the lock; timer channels report 0 (1.23).
+        if self.timer is not None:
+            return 0
+        return len(self.buf)
+
+    @property
+    def cap(self) -> int:
+        """The buffer size (Go: ``cap(c)``); 0 for an unbuffered channel."""
+        if self.timer is not None:
+            return 0
+        return self.dataqsiz
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        state = [f"cap={self.dataqsiz}", f"len={len(self.buf)}"]
+        nr, ns = len(self.recvq), len(self.sendq)
+        if nr:
+            state.append(f"{nr} receiver{'s' if nr != 1 else ''} waiting")
+        if ns:
+            state.append(f"{ns} sender{'s' if ns != 1 else ''} waiting")
+        if self.closed:
+            state.append("closed")
+        return f"<gort.Chan {', '.join(state)} at {id(self):#x}>"
+
+
+def chan(cap: int = 0) -> Chan:
+    """Make a channel with a buffer of ``cap`` values (Go: ``make(chan T, cap)``).
+
+    cap 0 (the default) makes an unbuffered channel: a send waits for a
+    receiver.  A negative cap raises ValueError, a non-int TypeError.
+    """
+    return Chan(cap)
+
+
+# --------------------------------------------------------------------------
+# Go's internal entry points.  chansend/chanrecv with block=False never park:
+# timer callbacks (which run on timerproc and must not block) and drains use
+# them.  send/recv are Go's hand-off helpers, shared with selectgo.
+
+
+def send(c: Chan, sg: sudog, v: Any) -> None:
+    """Hand v to the receiver waiting in sg and ready it (Go: send).
+
+    Go copies v onto the receiver's stack (sendDirect), unlocks c, then
+    goready; here the value is a reference stored in sg.elem.
+    """
+    sg.elem = v
+    sg.success = True
+    gp = sg.g
+    gp.param = sg  # a select learns which of its cases won from gp.param
+    goready(gp)
+
+
+def recv(c: Chan, sg: sudog) -> Any:
+    """Take a value from the sender waiting in sg and ready it (Go: recv).
+
+    Unbuffered: the sender's own value.  Buffered (so the buffer is full):
+    the head of the buffer, and the sender's value goes to the tail.
+    """
+    if c.dataqsiz == 0:
+        v = sg.elem
+    else:
+        buf = c.buf
+        v = buf.popleft()
+        buf.append(sg.elem)
+    sg.elem = None
+    sg.success = True
+    gp = sg.g
+    gp.param = sg
+    goready(gp)
+    return v
+
+
+def chansend(c: Chan | None, v: Any, block: bool) -> bool:
+    """Go: chansend(c, ep, block).  Returns whether v was sent.
+
+    block=False never parks: it sends only if a receiver waits or buffer
+    space is free, else returns False.  Sending on a closed channel raises
+    ClosedChannelError either way.  c None is the nil channel: a blocking
+    send parks forever ("chan send (nil chan)").
+    """
+    if c is None:
+        if not block:
+            return False
+        gopark(None, None, waitReasonChanSendNilChan)
+        raise AssertionError("unreachable")
+    if block:
+        c.send(v)
+        return True
+    # Go's lock-free fast path: open and full -> fail without the lock.
+    if not c.closed and (c.recvq.first is None if c.dataqsiz == 0
+                         else len(c.buf) >= c.dataqsiz):
+        return False
+    # Go: lock(&c.lock)
+    if c.closed:
+        raise ClosedChannelError("send on closed channel")
+    sg = c.recvq.dequeue()
+    if sg is not None:
+        send(c, sg, v)
+        return True
+    if len(c.buf) < c.dataqsiz:
+        c.buf.append(v)
+        return True
+    return False
+
+
+def chanrecv(c: Chan | None, block: bool) -> tuple[bool, Any, bool]:
+    """Go: chanrecv(c, ep, block) -> (selected, received), plus the value.
+
+    Returns ``(selected, value, ok)``.  block=False never parks: selected
+    is False when there is nothing to receive.  ok is False when the
+    channel is closed and drained (value None).  c None is the nil
+    channel: a blocking receive parks forever ("chan receive (nil chan)").
+    """
+    if c is None:
+        if not block:
+            return False, None, False
+        gopark(None, None, waitReasonChanReceiveNilChan)
+        raise AssertionError("unreachable")
+    if block:
+        v, ok = c.recv_ok()
+        return True, v, ok
+    # Go's lock-free fast path: empty and open -> fail without the lock.
+    # (With one M nothing can race in between, so Go's re-check of
+    # emptiness after seeing closed is folded in.)
+    if not c.buf and c.sendq.first is None:
+        if not c.closed:
+            return False, None, False
+        return True, None, False
+    # Go: lock(&c.lock)
+    sg = c.sendq.dequeue()
+    if sg is not None:
+        return True, recv(c, sg), True
+    if c.buf:
+        return True, c.buf.popleft(), True
+    if c.closed:
+        return True, None, False
+    return False, None, False
+
+
+def closechan(c: Chan | None) -> None:
+    """Go: closechan(c).  Wake every waiter: receivers get (None, False),
+    senders raise ClosedChannelError when they run."""
+    if c is None:
+        raise ClosedChannelError("close of nil channel")
+    # Go: lock(&c.lock)
+    if c.closed:
+        raise ClosedChannelError("close of closed channel")
+    c.closed = True
+    glist = gList()
+    # Release all readers.
+    q = c.recvq
+    sg = q.dequeue()
+    while sg is not None:
+        sg.elem = None
+        sg.success = False
+        gp = sg.g
+        gp.param = sg
+        glist.push(gp)
+        sg = q.dequeue()
+    # Release all writers; they raise when they run.
+    q = c.sendq
+    sg = q.dequeue()
+    while sg is not None:
+        sg.elem = None
+        sg.success = False
+        gp = sg.g
+        gp.param = sg
+        glist.push(gp)
+        sg = q.dequeue()
+    # Go: unlock(&c.lock), and only then ready the Gs.
+    gp = glist.pop()
+    while gp is not None:
+        goready(gp)
+        gp = glist.pop()

@@ -1,0 +1,413 @@
+"""Go's package context: cancellation, deadlines and request-scoped values.
+
+Go: src/context/context.go.  The types are Go's: ``emptyCtx`` (background,
+todo), ``cancelCtx``, ``timerCtx`` and ``valueCtx``; cancellation propagates
+to children through ``propagateCancel``/``parentCancelCtx``/``removeChild``,
+without a goroutine per context for the known types, as in Go.
+
+    ctx, cancel = context.with_timeout(context.background(), 0.5)
+    try:
+        i, v, ok = gort.select(gort.recv(work), gort.recv(ctx.done()))
+        if i == 1:
+            raise ctx.err()          # DeadlineExceeded, or Canceled
+    finally:
+        cancel()
+
+Choices, and where gort differs
+-------------------------------
+* ``done()`` of ``background()``/``todo()`` (and of value contexts over them)
+  is None, Go's nil channel: ``gort.select`` treats None as a case that is
+  never ready, so ``select(recv(ctx.done()), ...)`` works for every context.
+  ``ctx.done().recv()`` on a context that can never be canceled is an
+  AttributeError, where Go would block forever.  A cancelable context
+  makes its channel lazily, as Go does; one that is canceled before anyone
+  asked gets a shared closed channel (Go: ``closedchan``).
+* ``err()`` returns the sentinel ``Canceled`` or ``DeadlineExceeded`` itself
+  (identity, like Go's ``ctx.Err() == context.Canceled``).  They are exception
+  instances, of ``CanceledError(Exception)`` and ``DeadlineExceededError
+  (TimeoutError)`` -- Go's deadlineExceededError has ``Timeout() == true`` --
+  so ``raise ctx.err()`` works and ``except CanceledError`` /
+  ``except TimeoutError`` catch them.  Their text is Go's: "context canceled",
+  "context deadline exceeded".  Because the instances are shared, ``err()``
+  hands them out with ``__traceback__`` cleared, so raising them over and
+  over does not grow one ever-longer traceback.
+* A ``timerCtx``'s deadline is a runtime timer whose callback cancels the
+  context on the timerproc goroutine (cancel only closes channels and readies
+  goroutines, so it cannot block).  Go uses ``time.AfterFunc``, i.e. a new
+  goroutine per expiry; gort saves the goroutine.
+* Deadlines are absolute times on ``gort.time.now()`` (``time.monotonic()``),
+  the clock of every deadline in gort.
+* Go's mutex in cancelCtx is not taken: with one M, cancel runs to completion
+  without another goroutine getting in.  Cancelling from another OS thread is
+  not supported (M:N with free-threaded Python will need the lock back).
+* Not ported (yet): Go 1.20's cause (``WithCancelCause``, ``Cause``), Go
+  1.21's ``AfterFunc``, ``WithoutCancel``, ``WithDeadlineCause``.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable
+from time import monotonic
+from typing import Any
+
+from gort.chan import Chan, closechan
+from gort.sched.proc import newproc
+from gort.selectgo import recv, select
+from gort.time import _dur
+from gort.time.timers import MAXWHEN, addtimer, deltimer, timer
+
+__all__ = [
+    "Canceled", "CanceledError", "CancelFunc", "Context", "DeadlineExceeded",
+    "DeadlineExceededError", "background", "todo", "with_cancel", "with_deadline",
+    "with_timeout", "with_value",
+]
+
+CancelFunc = Callable[[], None]
+
+
+class CanceledError(Exception):
+    """The error of a context that was canceled (Go: context.Canceled)."""
+
+
+class DeadlineExceededError(TimeoutError):
+    """The error of a context whose deadline passed (Go: context.DeadlineExceeded,
+    whose Timeout() is true: here, a TimeoutError)."""
+
+
+Canceled = CanceledError("context canceled")
+DeadlineExceeded = DeadlineExceededError("context deadline exceeded")
+
+
+class Context:
+    """Go's context.Context interface.  Subclass it to write your own;
+    gort's own contexts come from background(), todo() and the with_*
+    functions.  A context that is not one of gort's is watched by a
+    goroutine when a cancelable child is derived from it (as in Go).
+    """
+
+    __slots__ = ()
+
+    def deadline(self) -> tuple[float | None, bool]:
+        """(t, True) if the context is canceled at time t (on gort.time.now()'s
+        clock), else (None, False)."""
+        return None, False
+
+    def done(self) -> Chan | None:
+        """A channel closed when the context is canceled; None (Go's nil
+        channel) if it can never be canceled."""
+        return None
+
+    def err(self) -> BaseException | None:
+        """None while done() is open; then Canceled or DeadlineExceeded."""
+        return None
+
+    def value(self, key: Any) -> Any:
+        """The value bound to key by with_value up the chain, or None."""
+        return None
+
+
+class _emptyCtx(Context):
+    """background() and todo(): never canceled, no values, no deadline."""
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return self._name
+
+
+_background = _emptyCtx("context.Background")
+_todo = _emptyCtx("context.TODO")
+
+
+def background() -> Context:
+    """The root of every context tree: never canceled, no values, no deadline
+    (Go: context.Background)."""
+    return _background
+
+
+def todo() -> Context:
+    """A placeholder context for code that does not have one yet (Go: context.TODO)."""
+    return _todo
+
+
+# Go: &cancelCtxKey -- value(_cancelCtxKey) finds the nearest cancelCtx.
+_cancelCtxKey = object()
+_closedchan: Chan | None = None  # Go: closedchan, made on first use
+
+
+def _getclosedchan() -> Chan:
+    global _closedchan
+    c = _closedchan
+    if c is None:
+        c = _closedchan = Chan()
+        closechan(c)
+    return c
+
+
+class _cancelCtx(Context):
+    """Go: cancelCtx.  ``_children`` is a dict used as an ordered set."""
+
+    __slots__ = ("_parent", "_done", "_err", "_children")
+
+    def __init__(self, parent: Context) -> None:
+        self._parent = parent
+        self._done: Chan | None = None
+        self._err: BaseException | None = None
+        self._children: dict[_cancelCtx, None] | None = None
+
+    def deadline(self) -> tuple[float | None, bool]:
+        return self._parent.deadline()
+
+    def done(self) -> Chan:
+        d = self._done
+        if d is None:
+            d = self._done = Chan()
+        return d
+
+    def err(self) -> BaseException | None:
+        e = self._err
+        if e is not None:
+            e.__traceback__ = None  # a shared sentinel: see the module docstring
+        return e
+
+    def value(self, key: Any) -> Any:
+        if key is _cancelCtxKey:
+            return self
+        return _value(self._parent, key)
+
+    def _cancel(self, remove_from_parent: bool, err: BaseException) -> None:
+        """Close done, cancel every child, leave the parent (Go: cancelCtx.cancel)."""
+        if self._err is not None:
+            return  # already canceled
+        self._err = err
+        d = self._done
+        if d is None:
+            self._done = _getclosedchan()
+        else:
+            closechan(d)
+        children = self._children
+        self._children = None
+        if children:
+            for child in children:
+                # Go: child.cancel(false, err, cause) -- the parent drops them all.
+                child._cancel(False, err)
+        if remove_from_parent:
+            _removeChild(self._parent, self)
+
+    def __repr__(self) -> str:
+        return f"{self._parent!r}.WithCancel"
+
+
+class _timerCtx(_cancelCtx):
+    """Go: timerCtx -- a cancelCtx with a deadline and the timer that enforces it."""
+
+    __slots__ = ("_deadline", "_timer")
+
+    def __init__(self, parent: Context, d: float) -> None:
+        super().__init__(parent)
+        self._deadline = d
+        self._timer: timer | None = None
+
+    def deadline(self) -> tuple[float | None, bool]:
+        return self._deadline, True
+
+    def _cancel(self, remove_from_parent: bool, err: BaseException) -> None:
+        if self._err is not None:
+            return
+        _cancelCtx._cancel(self, False, err)
+        if remove_from_parent:
+            # Remove this timerCtx from its parent's children (Go does it
+            # here, not in cancelCtx.cancel, for the same reason: the
+            # parent of the embedded cancelCtx is this context's parent).
+            _removeChild(self._parent, self)
+        t = self._timer
+        if t is not None:
+            self._timer = None
+            deltimer(t)  # no timer left behind after cancel
+
+    def __repr__(self) -> str:
+        left = self._deadline - monotonic()
+        return f"{self._parent!r}.WithDeadline({self._deadline:.6f} [{left:.6f}s])"
+
+
+class _valueCtx(Context):
+    """Go: valueCtx -- one key/value pair on top of a parent."""
+
+    __slots__ = ("_parent", "_key", "_val")
+
+    def __init__(self, parent: Context, key: Any, val: Any) -> None:
+        self._parent = parent
+        self._key = key
+        self._val = val
+
+    def deadline(self) -> tuple[float | None, bool]:
+        return self._parent.deadline()
+
+    def done(self) -> Chan | None:
+        return self._parent.done()
+
+    def err(self) -> BaseException | None:
+        return self._parent.err()
+
+    def value(self, key: Any) -> Any:
+        return _value(self, key)
+
+    def __repr__(self) -> str:
+        return f"{self._parent!r}.WithValue({self._key!r}, {self._val!r})"
+
+
+def _value(c: Context, key: Any) -> Any:
+    """Walk up the chain without recursion (Go: context.value)."""
+    while True:
+        tp = type(c)
+        if tp is _valueCtx:
+            k = c._key  # type: ignore[attr-defined]
+            if k is key or k == key:
+                return c._val  # type: ignore[attr-defined]
+            c = c._parent  # type: ignore[attr-defined]
+        elif tp is _cancelCtx or tp is _timerCtx:
+            if key is _cancelCtxKey:
+                return c
+            c = c._parent  # type: ignore[attr-defined]
+        elif tp is _emptyCtx:
+            return None
+        else:
+            return c.value(key)
+
+
+def _parentCancelCtx(parent: Context) -> _cancelCtx | None:
+    """The nearest cancelCtx that parent's done() belongs to, or None
+    (Go: parentCancelCtx).  A custom Context that wraps a cancelCtx but has
+    its own done channel does not count."""
+    done = parent.done()
+    if done is None or done is _closedchan:
+        return None
+    p = _value(parent, _cancelCtxKey)
+    if not isinstance(p, _cancelCtx) or p._done is not done:
+        return None
+    return p
+
+
+def _removeChild(parent: Context, child: _cancelCtx) -> None:
+    p = _parentCancelCtx(parent)
+    if p is not None and p._children is not None:
+        p._children.pop(child, None)
+
+
+def _propagateCancel(parent: Context, child: _cancelCtx) -> None:
+    """Arrange for child to be canceled when parent is (Go: propagateCancel)."""
+    done = parent.done()
+    if done is None:
+        return  # parent is never canceled
+    err = parent.err()
+    if err is not None:
+        child._cancel(False, err)  # parent is already canceled
+        return
+    p = _parentCancelCtx(parent)
+    if p is not None:
+        if p._err is not None:
+            child._cancel(False, p._err)
+        else:
+            ch = p._children
+            if ch is None:
+                ch = p._children = {}
+            ch[child] = None
+        return
+    # A Context gort does not know: watch it from a goroutine, as Go does.
+    # The goroutine ends when either side is done.
+    cdone = child.done()
+
+    def watch() -> None:
+        i, _, _ = select(recv(done), recv(cdone))
+        if i == 0:
+            child._cancel(False, parent.err() or Canceled)
+
+    newproc(watch, (), None)
+
+
+def _checkparent(parent: Any, what: str) -> None:
+    if not isinstance(parent, Context):
+        if parent is None:
+            raise TypeError(f"gort.context.{what}: cannot create context from nil parent")
+        raise TypeError(f"gort.context.{what}: parent must be a Context, "
+                        f"not {type(parent).__name__}")
+
+
+def with_cancel(parent: Context) -> tuple[Context, CancelFunc]:
+    """A child of parent whose done() closes when cancel() is called or
+    parent is canceled, whichever first (Go: context.WithCancel).
+
+    Call cancel when the work is done: it releases the child's place in
+    its parent.  cancel() is idempotent.
+    """
+    _checkparent(parent, "with_cancel")
+    c = _cancelCtx(parent)
+    _propagateCancel(parent, c)
+    return c, lambda: c._cancel(True, Canceled)
+
+
+def _fireTimerCtx(c: _timerCtx, seq: int) -> None:
+    # Runs on timerproc (must not block: cancel only closes channels).
+    c._timer = None
+    c._cancel(True, DeadlineExceeded)
+
+
+def with_deadline(parent: Context, d: float) -> tuple[Context, CancelFunc]:
+    """A child of parent canceled at time d (on gort.time.now()'s clock) with
+    DeadlineExceeded, or earlier by cancel() or the parent (Go:
+    context.WithDeadline).  If the parent's deadline is already earlier,
+    the child simply shares it: a child's deadline is never later than its
+    parent's."""
+    _checkparent(parent, "with_deadline")
+    if type(d) is not float and type(d) is not int:
+        if isinstance(d, bool) or not isinstance(d, numbers.Real):
+            raise TypeError("gort.context.with_deadline: the deadline must be a time on "
+                            f"gort.time.now()'s clock (a number), not {type(d).__name__}")
+        try:
+            d = float(d)
+        except OverflowError:
+            d = float("inf") if d > 0 else float("-inf")
+    if d != d:
+        raise ValueError("gort.context.with_deadline: deadline is NaN")
+    if d > MAXWHEN:
+        d = MAXWHEN  # clamp (Go saturates a huge deadline too); never overflow
+    cur, ok = parent.deadline()
+    if ok and cur < d:  # type: ignore[operator]
+        return with_cancel(parent)
+    c = _timerCtx(parent, d)
+    _propagateCancel(parent, c)
+    cancel = lambda: c._cancel(True, Canceled)  # noqa: E731
+    if d - monotonic() <= 0:
+        c._cancel(True, DeadlineExceeded)  # deadline already passed
+        return c, cancel
+    if c._err is None:
+        t = c._timer = timer(d, 0.0, _fireTimerCtx, c, 0)
+        addtimer(t)
+    return c, cancel
+
+
+def with_timeout(parent: Context, timeout: float) -> tuple[Context, CancelFunc]:
+    """with_deadline(parent, now() + timeout) (Go: context.WithTimeout)."""
+    _checkparent(parent, "with_timeout")
+    if type(timeout) is not float and type(timeout) is not int:
+        timeout = _dur(timeout, "with_timeout")
+    elif timeout != timeout:
+        raise ValueError("gort.context.with_timeout: timeout is NaN")
+    return with_deadline(parent, monotonic() + timeout if timeout < MAXWHEN else MAXWHEN)
+
+
+def with_value(parent: Context, key: Any, val: Any) -> Context:
+    """A child of parent in which value(key) is val (Go: context.WithValue).
+
+    Keys compare with ``==``; use a private object or class of your own as
+    the key so that packages cannot collide.  A None key is refused, as Go
+    refuses a nil key.
+    """
+    _checkparent(parent, "with_value")
+    if key is None:
+        raise TypeError("gort.context.with_value: nil key")
+    return _valueCtx(parent, key, val)

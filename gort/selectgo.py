@@ -1,0 +1,354 @@
+"""select: wait on several channel operations at once.
+
+Go: src/runtime/select.go (selectgo, sellock, selunlock, selparkcommit,
+block) and the compiler's lowering of select statements (walk/select.go).
+
+    i, v, ok = gort.select(gort.recv(c1), gort.send(c2, x), default=True)
+
+is Go's
+
+    select {
+    case v, ok := <-c1:  // i == 0
+    case c2 <- x:        // i == 1
+    default:             // i == -1
+    }
+
+The algorithm is Go's selectgo:
+
+1. pollorder: a random permutation of the cases (Go: cheaprandn
+   insertion; nil channels are skipped), so that among ready cases each is
+   equally likely to win (TestSelectFairness).
+2. pass 1, in pollorder: the first case that can proceed wins -- a
+   receive from a waiting sender, a buffered value or a closed channel;
+   a send to a waiting receiver or free buffer space.  A send case on a
+   closed channel raises ClosedChannelError.  Nothing ready and a default:
+   return (-1, None, False).
+3. pass 2, in lockorder (cases sorted by channel identity): queue one
+   sudog, marked isSelect, on every channel, chained through waitlink
+   from g.waiting, and park with wait reason "select".
+4. A waker's waitq.dequeue sets g.selectdone on the way in, so exactly
+   one case wins; the losers' sudogs are skipped by other wakers.  The
+   winner leaves its sudog in g.param.
+5. pass 3: reset selectdone, take every other sudog off its queue
+   (dequeueSudoG), and report the winning case.
+
+A goroutine never pairs its own send with its own receive: its sudogs
+are only queued while it is parked, and only other goroutines dequeue.
+
+Where gort differs, and why
+---------------------------
+* Cases are built at run time by ``recv(ch)`` / ``send(ch, v)``: small
+  tuples ``(kind, channel, value)`` (a tuple costs ~50 ns to make, a slotted
+  object ~110-140 ns).  Go's compiler puts sends first and passes
+  nsends/nrecvs; gort keeps the kind in each case and the caller's order.
+* pollorder for up to 5 cases is one of the n! permutations, drawn from a
+  precomputed table with a single random() call (Go draws per case); above
+  that, Fisher-Yates.  Uniform either way.
+* The returned ``ok`` is Go's recvOK: for a send case it is False, as
+  reflect.Select reports it.
+* Like Go's compiler, a select with one case is the plain channel
+  operation (wait reason "chan receive"/"chan send"), and one case plus
+  default is the non-blocking form (Go: selectnbsend/selectnbrecv).
+* No channel locks are taken with one M (see gort/chan.py), so sellock is
+  a comment and pass 1 needs no lock order; lockorder is computed where
+  the queues first need it, in pass 2 (from pollorder, as Go's heap sort
+  is, so cases on one channel keep a random relative order).  With M:N it
+  moves before pass 1 and sellock locks each distinct channel once in it.
+* Select sudogs come from a small free list (Go: acquireSudog/releaseSudog
+  and the per-P sudogcache); ``sudog.caseidx`` names the case, so pass 3
+  reads the winner's index instead of searching for it.
+* A select killed while parked (teardown, a lazy runtime's Deadlock) takes
+  all its sudogs off their queues before the exception goes on.
+"""
+
+from __future__ import annotations
+
+import itertools
+from random import random as _random
+from typing import Any
+
+from greenlet import getcurrent as _getcurrent
+
+from .chan import Chan, ClosedChannelError, chanrecv, chansend
+from .chan import recv as _recvfrom
+from .chan import send as _sendto
+from .sched.proc import getg, gopark
+from .sched.runtime2 import sudog, waitReasonSelect, waitReasonSelectNoCases
+
+__all__ = ["recv", "select", "selectgo", "send"]
+
+
+class _CaseKind:
+    """Marks a case's direction (Go before 1.14: scase.kind caseRecv/caseSend)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+caseRecv = _CaseKind("caseRecv")
+caseSend = _CaseKind("caseSend")
+
+_SUDOGCACHE_MAX = 128
+_sudogcache: list[sudog] = []  # Go: p.sudogcache / sched.sudogcache
+
+
+def recv(ch: Chan | None) -> tuple:
+    """A receive case for select (Go: ``case v, ok := <-ch``).  ch may be
+    None, the nil channel: the case is never ready."""
+    if ch is not None and type(ch) is not Chan and not isinstance(ch, Chan):
+        raise TypeError(f"gort.recv: expected a Chan or None, not {type(ch).__name__}")
+    return (caseRecv, ch, None)
+
+
+def send(ch: Chan | None, v: Any) -> tuple:
+    """A send case for select (Go: ``case ch <- v``).  ch may be None, the
+    nil channel: the case is never ready."""
+    if ch is not None and type(ch) is not Chan and not isinstance(ch, Chan):
+        raise TypeError(f"gort.send: expected a Chan or None, not {type(ch).__name__}")
+    return (caseSend, ch, v)
+
+
+def selectgo(cases: tuple | list, block: bool) -> tuple[int, Any, bool]:
+    """Go: selectgo.  Returns (casi, value, recvOK); casi -1 is the default."""
+    return select(*cases, default=not block)
+
+
+def _badcase(cases: tuple) -> TypeError:
+    """The error for the first case that is not a recv/send case."""
+    i, cas = -1, None
+    for i, cas in enumerate(cases):  # noqa: B007 - i and cas are used after the loop
+        try:
+            kind = cas[0]
+        except (TypeError, LookupError):
+            break
+        if kind is not caseRecv and kind is not caseSend:
+            break
+    return TypeError(f"gort.select: case {i} is {cas!r}, not gort.recv(ch) or gort.send(ch, v)")
+
+
+# pollorder for n <= _NPERM cases: every permutation of range(n), one drawn
+# at random (one random() call instead of one per case).
+_NPERM = 5
+_PERMS = [tuple(itertools.permutations(range(n))) for n in range(_NPERM + 1)]
+
+
+def select(*cases: tuple, default: bool = False) -> tuple[int, Any, bool]:
+    """Wait until one of the cases can proceed, do it, and say which
+    (Go: the select statement; the runtime's selectgo).
+
+    Cases are ``gort.recv(ch)`` and ``gort.send(ch, v)``.  Returns
+    ``(index, value, ok)``: the index of the case that ran; for a receive,
+    the value and whether it came from a send (False: the channel is
+    closed and drained, value None); for a send, (None, False).  Among
+    ready cases the choice is uniformly random.  With ``default=True`` and
+    nothing ready, returns (-1, None, False) at once.  A None channel is
+    never ready; ``select()`` with no cases blocks forever.  A send case on
+    a closed channel raises ClosedChannelError; anything but a case raises
+    TypeError.
+    """
+    ncases = len(cases)
+    # Check every case, as Go's compiler does, whichever one would win.
+    # (Indexing, not unpacking: unpacking a Chan would receive from it.)
+    try:
+        for cas in cases:
+            kind = cas[0]
+            if kind is not caseRecv and kind is not caseSend:
+                raise _badcase(cases)
+    except (TypeError, LookupError):
+        raise _badcase(cases) from None
+
+    if ncases <= 1:
+        if ncases == 0:
+            if default:
+                return -1, None, False
+            # Go: select {} -> block(): park forever.
+            gopark(None, None, waitReasonSelectNoCases)
+            raise AssertionError("unreachable")
+        # Go's compiler: a one-case select is the plain operation, and a
+        # one-case select with default its non-blocking form.
+        kind, c, elem = cases[0]
+        if kind is caseRecv:
+            selected, v, ok = chanrecv(c, not default)
+            return (0, v, ok) if selected else (-1, None, False)
+        return (0, None, False) if chansend(c, elem, not default) else (-1, None, False)
+
+    # pollorder: a random permutation of the cases (Go: cheaprandn
+    # insertion, leaving out nil channels; gort skips those in pass 1).
+    if ncases <= _NPERM:
+        perms = _PERMS[ncases]
+        pollorder = perms[int(_random() * len(perms))]
+    else:
+        pollorder = list(range(ncases))
+        for i in range(1, ncases):
+            j = int(_random() * (i + 1))
+            pollorder[i], pollorder[j] = pollorder[j], i
+
+    # Go: sellock(scases, lockorder) -- not taken with one M.
+
+    # pass 1 - look for something already waiting.
+    hasnil = False
+    for casi in pollorder:
+        kind, c, elem = cases[casi]
+        if c is None:
+            hasnil = True
+            continue  # the nil channel: never ready
+        if kind is caseRecv:
+            q = c.sendq
+            if q.first is not None:
+                sg = q.dequeue()
+                if sg is not None:
+                    return casi, _recvfrom(c, sg), True  # Go: goto recv
+            buf = c.buf
+            if buf:
+                return casi, buf.popleft(), True  # Go: goto bufrecv
+            if c.closed:
+                return casi, None, False  # Go: goto rclose
+        else:
+            if c.closed:
+                raise ClosedChannelError("send on closed channel")  # Go: goto sclose
+            q = c.recvq
+            if q.first is not None:
+                sg = q.dequeue()
+                if sg is not None:
+                    _sendto(c, sg, elem)  # Go: goto send
+                    return casi, None, False
+            buf = c.buf
+            if len(buf) < c.dataqsiz:
+                buf.append(elem)  # Go: goto bufsend
+                return casi, None, False
+
+    if default:
+        return -1, None, False
+
+    # pass 2 - enqueue on all channels, in lock order.  Go sorts the cases
+    # by channel address (a heap sort) so that sellock takes the locks in a
+    # global order; with no locks taken the order only matters for M:N,
+    # but the sudogs are queued and chained in it as in Go.
+    # Built from pollorder, as Go's heap sort is: cases on one channel keep
+    # their random relative order (TestPseudoRandomSend, unbuffered).
+    if hasnil:
+        lockorder = [i for i in pollorder if cases[i][1] is not None]
+    else:
+        lockorder = list(pollorder)
+    if not lockorder:
+        # Only nil channels: nothing can ever wake us (Go parks in selectgo
+        # with no sudogs queued).
+        gopark(None, None, waitReasonSelect)
+        raise AssertionError("unreachable")
+    if len(lockorder) == 2:
+        if id(cases[lockorder[0]][1]) > id(cases[lockorder[1]][1]):
+            lockorder.reverse()
+    elif len(lockorder) > 2:
+        lockorder.sort(key=lambda i: id(cases[i][1]))
+    try:
+        gp = _getcurrent().gort_g  # getg(), inlined
+    except AttributeError:
+        gp = None
+    if gp is None:
+        gp = getg()
+    gp.param = None
+    cache = _sudogcache
+    sglist = None
+    last = None
+    for casi in lockorder:
+        kind, c, elem = cases[casi]
+        if cache:
+            sg = cache.pop()
+            sg.g = gp
+        else:
+            sg = sudog(gp)
+            sg.isSelect = True
+        sg.elem = elem
+        sg.c = c
+        sg.caseidx = casi
+        if last is None:
+            sglist = sg
+        else:
+            last.waitlink = sg
+        last = sg
+        q = c.recvq if kind is caseRecv else c.sendq
+        # q.enqueue(sg), inlined
+        x = q.last
+        if x is None:
+            q.first = q.last = sg
+        else:
+            sg.prev = x
+            x.next = sg
+            q.last = sg
+    # g.waiting holds the sudog list while parked (Go); a channel op's
+    # idle sudog, if any, is kept there otherwise (gort/chan.py).
+    saved = gp.waiting
+    gp.waiting = sglist
+    try:
+        # Go: gopark(selparkcommit, nil, waitReasonSelect, ...); the commit
+        # would unlock every channel once the G is waiting.
+        gopark(None, None, waitReasonSelect, gp)
+    except BaseException:
+        # Killed while parked (teardown, a lazy runtime's Deadlock): leave
+        # no sudog behind on any channel.
+        gp.selectdone = 0
+        gp.waiting = saved
+        gp.param = None
+        _dequeueall(cases, sglist)
+        raise
+
+    # pass 3 - dequeue from the unsuccessful channels.
+    # Go: sellock(scases, lockorder); gp.selectDone = 0
+    gp.selectdone = 0
+    won = gp.param
+    gp.param = None
+    gp.waiting = saved
+    casi = won.caseidx
+    success = won.success
+    v = won.elem
+    sg = sglist
+    while sg is not None:
+        if sg is not won:
+            c = sg.c
+            if cases[sg.caseidx][0] is caseRecv:
+                c.recvq.dequeueSudoG(sg)
+            else:
+                c.sendq.dequeueSudoG(sg)
+        # Go: releaseSudog; clear what would keep objects alive.
+        nxt = sg.waitlink
+        sg.waitlink = None
+        sg.elem = sg.c = sg.g = None
+        sg.success = False
+        if len(cache) < _SUDOGCACHE_MAX:
+            cache.append(sg)
+        sg = nxt
+    if cases[casi][0] is caseRecv:
+        return casi, v, success
+    if not success:
+        raise ClosedChannelError("send on closed channel")  # woken by close
+    return casi, None, False
+
+
+def _dequeueall(cases: tuple | list, sglist: sudog | None) -> None:
+    sg = sglist
+    while sg is not None:
+        c = sg.c
+        if cases[sg.caseidx][0] is caseRecv:
+            c.recvq.dequeueSudoG(sg)
+        else:
+            c.sendq.dequeueSudoG(sg)
+        sg = sg.waitlink
+    _releaseall(sglist, _sudogcache)
+
+
+def _releaseall(sglist: sudog | None, cache: list[sudog]) -> None:
+    """Go: releaseSudog for each; clear what would keep objects alive."""
+    sg = sglist
+    while sg is not None:
+        nxt = sg.waitlink
+        sg.waitlink = None
+        sg.elem = sg.c = sg.g = None
+        sg.success = False
+        if len(cache) < _SUDOGCACHE_MAX:
+            cache.append(sg)
+        sg = nxt

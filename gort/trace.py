@@ -84,7 +84,7 @@ def render_svg(trace: dict, max_goroutines: int = 60, width: int = 1200) -> str:
             gspans.setdefault(e["tid"], []).append((e["ts"], e["ts"] + e["dur"], e["cat"],
                                                     e["name"]))
     gids = sorted(gspans)[:max_goroutines]
-    left, lane, top = 170, 18, 40
+    left, lane, top = 170, 18, 48
     rows = [("M", m) for m in sorted(mspans)] + [("G", g) for g in gids]
     height = top + lane * len(rows) + 60
     scale = (width - left - 10) / dur
@@ -93,6 +93,18 @@ def render_svg(trace: dict, max_goroutines: int = 60, width: int = 1200) -> str:
              '<rect width="100%" height="100%" fill="white"/>',
              f'<text x="10" y="20" font-size="14">gort execution trace: '
              f'{len(mspans)} M, {len(gspans)} goroutines, {dur / 1000:.2f} ms</text>']
+    # A time axis: about eight ticks at a round step.
+    step = 10 ** len(str(int(dur / 8))) / 10 if dur >= 8 else 1.0
+    while dur / step > 10:
+        step *= 2
+    t = 0.0
+    ybot = top + lane * len(rows)
+    while t <= dur:
+        x = left + t * scale
+        parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top - 4}" y2="{ybot}" '
+                     f'stroke="#ddd"/>')
+        parts.append(f'<text x="{x:.1f}" y="{top - 6}" fill="#666">{t / 1000:g} ms</text>')
+        t += step
     for i, (kind, key) in enumerate(rows):
         y = top + i * lane
         label = names.get((1, key), f"M{key}") if kind == "M" else names.get((2, key), f"G{key}")

@@ -77,7 +77,10 @@ def test_wait_minutes_in_header():
         gp = []
         gort.go(lambda: (gp.append(proc.getg()), proc.gopark(None, None, "sleep")))
         gort.gosched()
-        gp[0].waitsince -= 150  # parked two and a half minutes ago
+        # Like Go's GC, the first dump stamps when it saw the G waiting ...
+        assert "goroutine 2 [sleep]:" in gort.debug.stack(all=True)
+        assert gp[0].waitsince > 0
+        gp[0].waitsince -= 150  # ... pretend that was two and a half minutes ago
         return gort.debug.stack(all=True)
 
     assert "goroutine 2 [sleep, 2 minutes]:" in gort.run(main)

@@ -401,7 +401,7 @@ def gopark(unlockf: Callable[[G, Any], bool] | None, lock: Any, reason: str,
             gp = _lazyinit()
     gp.status = _Gwaiting
     gp.waitreason = reason
-    gp.waitsince = monotonic()
+    gp.waitsince = 0.0  # stamped lazily by the first dump that sees it (as Go's GC does)
     if unlockf is not None and not unlockf(gp, lock):
         gp.status = _Grunning
         gp.waitreason = ""

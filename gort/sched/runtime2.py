@@ -76,7 +76,7 @@ class G:
         self.status = _Gidle
         self.schedlink: G | None = None  # intrusive link of gList/gQueue/run queues
         self.waitreason = waitReasonZero
-        self.waitsince = 0.0  # monotonic time the G parked (for "N minutes" in dumps)
+        self.waitsince = 0.0  # when a dump first saw it waiting (for "N minutes"); 0: not yet
         self.param: Any = None  # value handed over by the waker (Go: winning sudog)
         self.gr: Any = None  # the greenlet (gort only)
         self.m: M | None = None  # the M this G is pinned to once started (gort only)

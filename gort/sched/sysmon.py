@@ -140,12 +140,20 @@ class Sysmon:
         start = time.monotonic()
         nexttrace = start + self.trace_ms / 1000 if self.trace_ms else float("inf")
         delay, idle = 20e-6, 0
+        nextstamp = start
         lasttick: dict[int, tuple[int, float]] = {}
         while not self.stop_ev.wait(delay):
             now = time.monotonic()
             busy = False
             if self.blockwarn_ms:
                 busy = self.retake(sched, now, lasttick)
+            if now >= nextstamp:
+                # Go's GC stamps g.waitsince the first time it sees a G
+                # waiting; gopark does not read the clock, so sysmon does.
+                for g in list(sched.allgs):
+                    if g.status == _Gwaiting and not g.waitsince:
+                        g.waitsince = now
+                nextstamp = now + 1.0
             if now >= nexttrace:
                 schedtrace(self.detail, start, self.out)
                 nexttrace += self.trace_ms / 1000

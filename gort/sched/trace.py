@@ -38,6 +38,10 @@ class Tracer:
         self.ev.append((perf_counter(), _CREATE, 0, gp.goid, parent.goid))
 
     def run(self, mp: Any, gp: Any) -> None:
+        if gp.goid not in self.names:  # main, or a G created before start()
+            fn = gp.fn
+            self.names[gp.goid] = ("main" if gp.ismain else
+                                   getattr(fn, "__qualname__", None) or type(fn).__name__)
         self.ev.append((perf_counter(), _RUN, mp.id, gp.goid, None))
 
     def park(self, gp: Any, reason: str | None) -> None:

@@ -39,8 +39,15 @@ def goroutine_header(gp: G, now: float | None = None) -> str:
     else:
         status = gstatusname.get(gp.status, str(gp.status))
     extra = ""
-    if gp.status == _Gwaiting and gp.waitsince:
-        mins = int(((now if now is not None else monotonic()) - gp.waitsince) // 60)
+    if gp.status == _Gwaiting:
+        if now is None:
+            now = monotonic()
+        # gopark does not read the clock (it costs ~60 ns a park): like Go,
+        # whose GC stamps waitsince the first time it finds the G waiting, a
+        # dump stamps it, so "N minutes" counts from the first observation.
+        if not gp.waitsince:
+            gp.waitsince = now
+        mins = int((now - gp.waitsince) // 60)
         if mins >= 1:
             extra = f", {mins} minutes"
     return f"goroutine {gp.goid} [{status}{extra}]:"

@@ -55,7 +55,6 @@ Where gort differs, and why
 from __future__ import annotations
 
 import operator
-import threading
 import types
 from collections import deque
 from collections.abc import Iterator
@@ -178,6 +177,26 @@ class waitq:
             sgp = sgp.next
 
 
+_newwaitq = object.__new__
+
+
+def _checkcap(cap: Any) -> int:
+    """makechan's checks, off the fast path: any integer (IntEnum, numpy
+    ints: __index__) but not a bool, and not negative."""
+    if type(cap) is not int:
+        try:
+            if isinstance(cap, bool):
+                raise TypeError
+            cap = operator.index(cap)
+        except TypeError:
+            raise TypeError(
+                f"gort.chan: cap must be an int, not {type(cap).__name__}") from None
+    if cap < 0:
+        raise ValueError(f"gort.chan: negative buffer size {cap} (Go: makechan: size out "
+                         "of range)")
+    return cap
+
+
 class Chan:
     """A Go channel (Go: type hchan struct): ``gort.chan(cap)`` makes one.
 
@@ -197,26 +216,23 @@ class Chan:
     __class_getitem__ = classmethod(types.GenericAlias)
 
     def __init__(self, cap: int = 0) -> None:
-        # Go: makechan.
-        if type(cap) is not int:
-            # Any integer (IntEnum, numpy ints: __index__), but not a bool.
-            try:
-                if isinstance(cap, bool):
-                    raise TypeError
-                cap = operator.index(cap)
-            except TypeError:
-                raise TypeError(
-                    f"gort.chan: cap must be an int, not {type(cap).__name__}") from None
-        if cap < 0:
-            raise ValueError(f"gort.chan: negative buffer size {cap} (Go: makechan: size out "
-                             "of range)")
+        # Go: makechan.  Timers and contexts make a Chan per call, so this
+        # is kept short: no Python-level waitq.__init__, no lock object.
+        if type(cap) is not int or cap < 0:
+            cap = _checkcap(cap)
         self.buf: deque[Any] = deque()
         self.dataqsiz = cap
         self.closed = False
-        self.recvq = waitq()
-        self.sendq = waitq()
-        # Go's c.lock; not taken with one M (module docstring).
-        self.lock = threading.Lock()
+        q = _newwaitq(waitq)
+        q.first = q.last = None
+        self.recvq = q
+        q = _newwaitq(waitq)
+        q.first = q.last = None
+        self.sendq = q
+        # Go's c.lock.  Not taken with one M (module docstring), so not
+        # allocated either (a threading.Lock per channel costs ~55 ns);
+        # M:N will create it here.
+        self.lock: Any = None
         self.timer: Any = None  # Go 1.23: set for time.Timer/Ticker channels
 
     # -- c <- v ---------------------------------------------------------

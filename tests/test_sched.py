@@ -470,3 +470,24 @@ def test_no_goroutine_or_thread_leaks_after_many_runs(no_thread_leak):
         gort.run(main)
     assert gort.num_goroutine() == 1
     assert proc_.num_fds() <= fds
+
+
+def test_second_exception_is_reported_not_lost(capfd):
+    def bad(msg):
+        raise ValueError(msg)
+
+    def cleanup_fails():
+        try:
+            proc.gopark(None, None, "forever")
+        finally:
+            raise KeyError("raised while being killed")
+
+    def main():
+        gort.go(cleanup_fails)
+        gort.gosched()
+        bad("first")
+
+    with pytest.raises(ValueError, match="first"):
+        gort.run(main)
+    err = capfd.readouterr().err
+    assert "panic in goroutine 2" in err and "raised while being killed" in err

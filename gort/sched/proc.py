@@ -686,12 +686,13 @@ def _panic(gp: G, e: BaseException) -> None:
     except Exception:  # noqa: BLE001
         pass
     mp = gp.m
-    if mp is not None and mp.lazy:
-        # A lazily started runtime has no run() to end: report it, as gevent does.
-        sys.stderr.write(f"panic in goroutine {gp.goid}:\n")
-        traceback.print_exception(e, file=sys.stderr)
-    elif sched.fatal is None:
-        sched.fatal = e
+    if mp is not None and not mp.lazy and sched.fatal is None and not sched.exiting:
+        sched.fatal = e  # run() raises it
+        return
+    # A lazily started runtime has no run() to end, and a run that is already
+    # ending raises its first error: report this one, as gevent does.
+    sys.stderr.write(f"panic in goroutine {gp.goid}:\n")
+    traceback.print_exception(e, file=sys.stderr)
 
 
 # --------------------------------------------------------------------------

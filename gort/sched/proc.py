@@ -594,7 +594,8 @@ def newproc(fn: Callable[..., Any], args: tuple = (), kwargs: dict | None = None
     gp.status = _Grunnable
     gp.parentgoid = curg.goid
     f = _getframe(2)
-    gp.gopc = (f.f_code, f.f_lineno)
+    gp.gopc = f.f_code
+    gp.gopcline = f.f_lineno
     if system:
         gp.system = True
         s.ngsys += 1

@@ -68,7 +68,7 @@ class G:
     __slots__ = (
         "goid", "status", "schedlink", "waitreason", "waitsince", "param",
         "gr", "m", "fn", "args", "kwargs", "ctx", "selectdone", "waiting",
-        "timer", "system", "ismain", "parentgoid", "gopc", "exc", "__weakref__",
+        "timer", "system", "ismain", "parentgoid", "gopc", "gopcline", "exc", "__weakref__",
     )
 
     def __init__(self) -> None:
@@ -90,7 +90,10 @@ class G:
         self.system = False  # runtime goroutine (timerproc): not counted, not dumped
         self.ismain = False
         self.parentgoid = 0
-        self.gopc: Any = None  # (filename, lineno, funcname) of the go statement
+        # Where the go statement was (Go: g.gopc): its code object and line,
+        # two fields rather than a tuple, to allocate nothing more per go.
+        self.gopc: Any = None
+        self.gopcline = 0
         self.exc: BaseException | None = None  # exception to raise when resumed
 
     def __repr__(self) -> str:

@@ -79,7 +79,7 @@ def goroutine_stack(gp: G, now: float | None = None) -> str:
         lines.append(f"{f.f_code.co_qualname}(...)")
         lines.append(f"\t{f.f_code.co_filename}:{f.f_lineno}")
     if gp.gopc is not None and not gp.ismain:
-        code, lineno = gp.gopc
+        code, lineno = gp.gopc, gp.gopcline
         lines.append(f"created by {code.co_qualname} in goroutine {gp.parentgoid}")
         lines.append(f"\t{code.co_filename}:{lineno}")
     return "\n".join(lines)

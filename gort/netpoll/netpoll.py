@@ -108,11 +108,13 @@ class pollDesc:
         self.user = 0  # backend cookie: the level-triggered backend's armed events
         self.rseq = 0  # protects from stale read timers
         self.rg: Any = pdNil  # pdReady, pdWait, G waiting for read, or pdNil
-        self.rt = timer()  # read deadline timer
+        # Deadline timers, made on first use (most connections never set a
+        # deadline; two timers are 160 bytes a connection) and then kept.
+        self.rt: timer | None = None  # read deadline timer
         self.rd = 0.0  # read deadline: 0 none, -1 expired, else monotonic time
         self.wseq = 0  # protects from stale write timers
         self.wg: Any = pdNil  # pdReady, pdWait, G waiting for write, or pdNil
-        self.wt = timer()  # write deadline timer
+        self.wt: timer | None = None  # write deadline timer
         self.wd = 0.0  # write deadline
         self.lock = threading.Lock()
         # gort only: the deadline timers were dropped by a runtime teardown
@@ -364,6 +366,15 @@ def poll_runtime_pollSetDeadline(pd: pollDesc, d: float | None, mode: str) -> No
     netpollAdjustWaiters(delta)
 
 
+def _newtimer(pd: pollDesc, read: bool) -> timer:
+    t = timer()
+    if read:
+        pd.rt = t
+    else:
+        pd.wt = t
+    return t
+
+
 def netpollsetdeadline(pd: pollDesc, rd: float, wd: float) -> tuple[Any, Any, int]:
     """Install new rd/wd (Go's encoding) and arm, move or stop the timers.
 
@@ -383,7 +394,7 @@ def netpollsetdeadline(pd: pollDesc, rd: float, wd: float) -> tuple[Any, Any, in
             # The timer carries the current rseq; a firing whose seq no longer
             # matches (the deadline moved, the pd was closed or reused) is
             # ignored.  modtimer arms an idle timer too (Go 1.23: t.modify).
-            modtimer(pd.rt, rd, 0, rtf, pd, pd.rseq)
+            modtimer(pd.rt or _newtimer(pd, True), rd, 0, rtf, pd, pd.rseq)
             pd.rrun = True
     elif rd != rd0 or combo != combo0:
         pd.rseq += 1  # invalidate firings already under way
@@ -394,7 +405,7 @@ def netpollsetdeadline(pd: pollDesc, rd: float, wd: float) -> tuple[Any, Any, in
             pd.rrun = False
     if not pd.wrun:
         if wd > 0 and not combo:
-            modtimer(pd.wt, wd, 0, netpollWriteDeadline, pd, pd.wseq)
+            modtimer(pd.wt or _newtimer(pd, False), wd, 0, netpollWriteDeadline, pd, pd.wseq)
             pd.wrun = True
     elif wd != wd0 or combo != combo0:
         pd.wseq += 1

@@ -25,8 +25,17 @@ class Sema:
     def __init__(self, count: int = 0) -> None:
         self.count = count
         self.nwait = 0  # Go: semaRoot.nwait, read without the lock by release
-        self.waiters: deque[sudog] = deque()
-        self.lock = threading.Lock()
+        # Made on the first wait: most semaphores (a connection's fdMutex has
+        # three) never see one, and an empty deque plus a lock is ~700 bytes.
+        # (With one M nothing can race this; M:N will allocate them eagerly.)
+        self.waiters: deque[sudog] | None = None
+        self.lock: threading.Lock | None = None
+
+
+def _rootinit(s: Sema) -> threading.Lock:
+    s.waiters = deque()
+    lock = s.lock = threading.Lock()
+    return lock
 
 
 def _unlock(gp: G, lock: threading.Lock) -> bool:
@@ -48,7 +57,7 @@ def semacquire(s: Sema, lifo: bool = False, reason: str = waitReasonSemacquire) 
         return
     sd = sudog(getg())
     while True:
-        lock = s.lock
+        lock = s.lock or _rootinit(s)
         lock.acquire()
         s.nwait += 1
         # Retry after nwait++: a release from here on sees a waiter.

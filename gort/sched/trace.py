@@ -34,6 +34,11 @@ class Tracer:
     # Hooks called by the scheduler (hot while tracing: keep them short).
     def create(self, gp: Any, parent: Any) -> None:
         fn = gp.fn
+        # A runtime wrapper (WaitGroup.go's body) names the function it runs
+        # by its position in the args, so the trace shows the user's function.
+        w = getattr(fn, "gort_wraps", None)
+        if w is not None and len(gp.args) > w:
+            fn = gp.args[w]
         self.names[gp.goid] = getattr(fn, "__qualname__", None) or type(fn).__name__
         self.ev.append((perf_counter(), _CREATE, 0, gp.goid, parent.goid))
 

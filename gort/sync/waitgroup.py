@@ -113,3 +113,6 @@ def _wgbody(wg: WaitGroup, fn: Callable[..., Any], args: tuple, kwargs: dict) ->
         wg.done()
         raise
     wg.done()
+
+
+_wgbody.gort_wraps = 1  # type: ignore[attr-defined]  # gort.trace names fn, not _wgbody

@@ -14,7 +14,8 @@ The JSON has two "processes": *Ms* (one lane per M; a span for each stretch a
 goroutine ran on it, and "idle" spans while the M sleeps in netpoll or on its
 note) and *goroutines* (one lane per goroutine; spans for each state:
 runnable, running, waiting with Go's wait reason, syscall).  Instant events
-mark creation (with the parent), ready, and exit.
+mark creation (with the parent), ready, exit, and each timer that timerproc
+fires (on its M's lane, with the callback's name).
 
 While off, the tracer costs one global load and a branch at each hook in
 gort/sched/proc.py (bench/ measures it on the ping-pong benchmark).

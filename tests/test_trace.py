@@ -9,6 +9,7 @@ import textwrap
 import pytest
 
 import gort
+import gort.time
 import gort.trace
 from gort.sched import proc
 
@@ -28,6 +29,7 @@ def _workload():
         for g in gs:
             proc.goready(g)
         gort.blocking(lambda: None)
+        gort.time.sleep(0.001)
         while gort.num_goroutine() > 1:
             gort.gosched()
 
@@ -60,7 +62,9 @@ def test_trace_start_stop_json(tmp_path):
     _check_balanced(trace)
     evs = trace["traceEvents"]
     names = {e.get("name") for e in evs}
-    assert {"GoCreate", "GoUnblock", "GoEnd"} <= names
+    assert {"GoCreate", "GoUnblock", "GoEnd", "TimerFire"} <= names
+    fires = [e for e in evs if e.get("name") == "TimerFire"]
+    assert fires[0]["args"]["f"] == "_goroutineReady" and fires[0]["tid"] == 0
     runs = [e for e in evs if e["ph"] == "B" and e.get("cat") == "run"]
     assert any(e["name"].startswith("G2 ") for e in runs)
     states = {e["name"] for e in evs if e["ph"] == "X"}

@@ -167,6 +167,26 @@ def gort_churn(n: int) -> dict:
     return {"ops_per_s": n / gort.run(main)}
 
 
+@churn.variant("gort:after_func", "gort.time.after_func(60, f).stop() (a callback timer, "
+               "like gevent's Timeout and asyncio's call_later)",
+               requires=("gort.time.after_func",))
+def gort_churn_after_func(n: int) -> dict:
+    import gort
+    import gort.time
+
+    def never() -> None:
+        raise AssertionError("a churned timer fired")
+
+    def main() -> float:
+        after_func = gort.time.after_func
+        t0 = perf_counter()
+        for _ in range(n):
+            after_func(FAR, never).stop()
+        return perf_counter() - t0
+
+    return {"ops_per_s": n / gort.run(main)}
+
+
 @churn.variant("gevent:Timeout", "t = gevent.Timeout(60); t.start(); t.cancel()")
 def gevent_churn(n: int) -> dict:
     import gevent
@@ -213,6 +233,9 @@ def trio_churn(n: int) -> dict:
     return {"ops_per_s": n / trio.run(main)}
 
 
-churn.target("timer create+stop >= 2x gevent", "ops_per_s", vs="gevent:*", factor=2)
+churn.target("timer create+stop >= 2x gevent (channel timer, new_timer)", "ops_per_s",
+             vs="gevent:*", factor=2, gort="gort:new_timer")
+churn.target("timer create+stop >= 2x gevent (callback timer, after_func)", "ops_per_s",
+             vs="gevent:*", factor=2, gort="gort:after_func")
 
 CASES = [sleepers, churn]

@@ -11,7 +11,7 @@ from time import perf_counter
 from typing import Any
 
 # Event kinds in the raw log.
-_CREATE, _RUN, _PARK, _READY, _EXIT, _BLOCK, _UNBLOCK = range(7)
+_CREATE, _RUN, _PARK, _READY, _EXIT, _BLOCK, _UNBLOCK, _TIMER = range(8)
 
 
 class Tracer:
@@ -58,6 +58,12 @@ class Tracer:
 
     def exit(self, mp: Any, gp: Any) -> None:
         self.ev.append((perf_counter(), _EXIT, mp.id, gp.goid, None))
+
+    def timer(self, tg: Any, t: Any) -> None:
+        """timerproc (goroutine tg) is about to run t.f(t.arg, t.seq)."""
+        m = tg.m if tg is not None else None
+        f = getattr(t.f, "__qualname__", None) or type(t.f).__name__
+        self.ev.append((perf_counter(), _TIMER, m.id if m is not None else 0, 0, f))
 
     def block(self, mp: Any, netpoll: bool) -> None:
         self.ev.append((perf_counter(), _BLOCK, mp.id, 0, "netpoll" if netpoll else "note"))
@@ -123,6 +129,9 @@ class Tracer:
                 out.append({"ph": "i", "s": "t", "pid": 2, "tid": goid, "name": "GoEnd",
                             "ts": us(t), "args": {"goid": goid}})
                 gset(goid, "", t)
+            elif kind == _TIMER:
+                out.append({"ph": "i", "s": "t", "pid": 1, "tid": m, "name": "TimerFire",
+                            "ts": us(t), "args": {"f": arg}})
             elif kind == _BLOCK:
                 ms.add(m)
                 mclose(m, t, "idle")

@@ -312,10 +312,13 @@ def _period(d: Any, what: str) -> float:
     return d if d < MAXWHEN else MAXWHEN
 
 
+_new = object.__new__
+
+
 def new_timer(d: float) -> Timer:
     """A Timer that sends the time on its channel ``c`` after d seconds
     (Go: time.NewTimer)."""
-    tm = Timer()
+    tm = _new(Timer)  # skips Timer.__init__'s two stores: they are made here
     tm.c, tm._r = _newchantimer(_when(d, "new_timer"), 0.0)
     return tm
 
@@ -336,7 +339,8 @@ def after_func(d: float, f: Callable[[], Any]) -> Timer:
     """
     if not callable(f):
         raise TypeError(f"gort.time.after_func: f must be callable, not {type(f).__name__}")
-    tm = Timer()
+    tm = _new(Timer)
+    tm.c = None
     r = tm._r = timer(_when(d, "after_func"), 0.0, _goFunc, f, 0)
     addtimer(r)
     return tm

@@ -68,13 +68,14 @@ from math import nextafter
 from time import monotonic
 from typing import Any
 
+from gort.sched import proc as _proc
 from gort.sched.proc import (
     _panic,
     add_teardown_hook,
     newproc,
     sched,
-    timer_added,
     timerproc_park,
+    wakeNetPoller,
 )
 from gort.sched.runtime2 import G, _Gwaiting
 
@@ -155,8 +156,14 @@ def addtimer(t: timer, _heap: list = _heap, _push: Any = heappush,
     t.hgen = gen
     if _tpg is None:
         _starttimerproc()
-    if when < _sched.timer0when:
-        timer_added(when)
+    s = _sched
+    if when < s.timer0when:
+        # timer_added(when), inlined: a new earliest when.  Waking the M is
+        # only needed if it sleeps in findrunnable, i.e. from another thread.
+        s.timer0when = when
+        mp = s.m0
+        if mp is not None and mp.blocked:
+            wakeNetPoller(when)
 
 
 def deltimer(t: timer, _heap: list = _heap, _pop: Any = heappop) -> bool:
@@ -220,8 +227,14 @@ def modtimer(t: timer, when: float, period: float, f: Callable[[Any, int], Any],
             _compact()
     if _tpg is None:
         _starttimerproc()
-    if when < _sched.timer0when:
-        timer_added(when)
+    s = _sched
+    if when < s.timer0when:
+        # timer_added(when), inlined: a new earliest when.  Waking the M is
+        # only needed if it sleeps in findrunnable, i.e. from another thread.
+        s.timer0when = when
+        mp = s.m0
+        if mp is not None and mp.blocked:
+            wakeNetPoller(when)
     return pending
 
 
@@ -335,6 +348,8 @@ def timerproc() -> None:
                 else:
                     heappop(heap)
                     t.hgen = 0
+                if _proc._trace is not None:
+                    _proc._trace.timer(me, t)
                 try:
                     t.f(t.arg, t.seq)
                 except Exception as e:  # noqa: BLE001 - reported, see docstring

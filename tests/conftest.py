@@ -5,8 +5,10 @@ gets it torn down here, so the next test starts clean; a test that leaves
 goroutines behind under gort.run cannot, since run() kills them itself.
 """
 
+import gc
 import threading
 
+import psutil
 import pytest
 
 from gort.sched import proc
@@ -34,3 +36,25 @@ def no_thread_leak():
             break
         time.sleep(0.01)
     assert not extra, f"threads leaked: {extra}"
+
+
+@pytest.fixture(params=("epoll", "poll"))
+def each_netpoll_backend(request):
+    """Run a test once per netpoll backend (switched in-process), and fail it
+    if it leaks an fd or leaves a pollDesc open."""
+    from gort.netpoll import netpoll as npmod
+    from gort.netpoll import newbackend
+
+    me = psutil.Process()
+    gc.collect()
+    fds0 = me.num_fds()
+    default = npmod._backendname()
+    npmod._setbackend(newbackend(request.param))
+    try:
+        yield request.param
+    finally:
+        npmod._setbackend(newbackend(default))
+    gc.collect()
+    fds1 = me.num_fds()
+    assert fds1 <= fds0, f"fd leak: {fds0} fds before the test, {fds1} after"
+    assert not npmod.pdbyfd, f"pollDescs left open: {npmod.pdbyfd}"

@@ -28,7 +28,7 @@ import gort
 import gort.net as net
 import gort.netpoll.netpoll as npmod
 import gort.time as gtime
-from gort.netpoll import newbackend, pollcache
+from gort.netpoll import pollcache
 from gort.sched import _Gwaiting, getg
 from gort.sync import WaitGroup
 
@@ -49,21 +49,11 @@ def _has_ipv6() -> bool:
 HAS_IPV6 = _has_ipv6()
 
 
-@pytest.fixture(autouse=True, params=BACKENDS)
-def backend(request):
-    """Run each test on each netpoll backend; fail if the test leaks an fd."""
-    gc.collect()
-    fds0 = _proc.num_fds()
-    default = npmod._backendname()
-    npmod._setbackend(newbackend(request.param))
-    try:
-        yield request.param
-    finally:
-        npmod._setbackend(newbackend(default))
-    gc.collect()
-    fds1 = _proc.num_fds()
-    assert fds1 <= fds0, f"fd leak: {fds0} fds before the test, {fds1} after"
-    assert not npmod.pdbyfd, f"pollDescs left open: {npmod.pdbyfd}"
+@pytest.fixture(autouse=True)
+def backend(each_netpoll_backend):
+    """Every test runs on each netpoll backend, with fd and pollDesc leak
+    checks (tests/conftest.py)."""
+    return each_netpoll_backend
 
 
 def run(fn, *args):

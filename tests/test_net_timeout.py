@@ -10,7 +10,6 @@ Every test runs on both netpoll backends.
 
 from __future__ import annotations
 
-import gc
 import select
 import time
 
@@ -19,10 +18,8 @@ import pytest
 
 import gort
 import gort.net as net
-import gort.netpoll.netpoll as npmod
 import gort.time as gtime
 from gort.net.lookup import blocking_until
-from gort.netpoll import newbackend
 from gort.sched import _Gwaiting, getg
 from gort.sync import WaitGroup
 
@@ -31,19 +28,11 @@ _proc = psutil.Process()
 now = time.monotonic
 
 
-@pytest.fixture(autouse=True, params=BACKENDS)
-def backend(request):
-    gc.collect()
-    fds0 = _proc.num_fds()
-    default = npmod._backendname()
-    npmod._setbackend(newbackend(request.param))
-    try:
-        yield request.param
-    finally:
-        npmod._setbackend(newbackend(default))
-    gc.collect()
-    assert _proc.num_fds() <= fds0, "fd leak"
-    assert not npmod.pdbyfd, f"pollDescs left open: {npmod.pdbyfd}"
+@pytest.fixture(autouse=True)
+def backend(each_netpoll_backend):
+    """Every test runs on each netpoll backend, with fd and pollDesc leak
+    checks (tests/conftest.py)."""
+    return each_netpoll_backend
 
 
 # Go's dynamic timeout helpers (net/timeout_test.go).

@@ -74,6 +74,7 @@ from gort.sched.proc import (
     add_teardown_hook,
     newproc,
     sched,
+    timer_added,
     timerproc_park,
     wakeNetPoller,
 )
@@ -227,14 +228,8 @@ def modtimer(t: timer, when: float, period: float, f: Callable[[Any, int], Any],
             _compact()
     if _tpg is None:
         _starttimerproc()
-    s = _sched
-    if when < s.timer0when:
-        # timer_added(when), inlined: a new earliest when.  Waking the M is
-        # only needed if it sleeps in findrunnable, i.e. from another thread.
-        s.timer0when = when
-        mp = s.m0
-        if mp is not None and mp.blocked:
-            wakeNetPoller(when)
+    if when < _sched.timer0when:
+        timer_added(when)
     return pending
 
 

@@ -287,15 +287,20 @@ def poll_runtime_pollReset(pd: pollDesc, mode: str) -> int:
     syscall first and waits only on EAGAIN: readiness is a hint, the
     syscall is the truth.
     """
+    # netpollcheckerr is called only when something could make it fail
+    # (closing, a deadline, an event error): most connections have none,
+    # and this runs before every read and write.
     if mode == "r":
-        errcode = netpollcheckerr(pd, "r")
-        if errcode != pollNoError:
-            return errcode
+        if pd.closing or pd.rd or pd.everr:
+            errcode = netpollcheckerr(pd, "r")
+            if errcode != pollNoError:
+                return errcode
         pd.rg = pdNil
     elif mode == "w":
-        errcode = netpollcheckerr(pd, "w")
-        if errcode != pollNoError:
-            return errcode
+        if pd.closing or pd.wd:
+            errcode = netpollcheckerr(pd, "w")
+            if errcode != pollNoError:
+                return errcode
         pd.wg = pdNil
     else:
         raise ValueError(f"poll_runtime_pollReset: mode must be 'r' or 'w', got {mode!r}")
@@ -599,7 +604,8 @@ def netpollblock(pd: pollDesc, mode: str, waitio: bool) -> bool:
     # Phase 2: re-check errors *after* publishing pdWait.  Unblockers do the
     # opposite (store closing/rd/wd, then look at rg/wg), so one side always
     # sees the other and a close or deadline can never be missed.
-    if waitio or netpollcheckerr(pd, mode) == pollNoError:
+    if (waitio or not (pd.closing or pd.rd or pd.wd or pd.everr)
+            or netpollcheckerr(pd, mode) == pollNoError):
         try:
             gopark(netpollblockcommit, (pd, mode), waitReasonIOWait)
         except BaseException:

@@ -294,7 +294,7 @@ def select(*cases: tuple, default: bool = False) -> tuple[int, Any, bool]:
         gp.selectdone = 0
         gp.waiting = saved
         gp.param = None
-        _dequeueall(cases, sglist)
+        _dequeueall(cases, sglist, None, cache)
         raise
 
     # pass 3 - dequeue from the unsuccessful channels.
@@ -306,6 +306,18 @@ def select(*cases: tuple, default: bool = False) -> tuple[int, Any, bool]:
     casi = won.caseidx
     success = won.success
     v = won.elem
+    _dequeueall(cases, sglist, won, cache)
+    if cases[casi][0] is caseRecv:
+        return casi, v, success
+    if not success:
+        raise ClosedChannelError("send on closed channel")  # woken by close
+    return casi, None, False
+
+
+def _dequeueall(cases: tuple | list, sglist: sudog | None, won: sudog | None,
+                cache: list[sudog]) -> None:
+    """Take every sudog of a select but ``won`` off its channel's queue and
+    release it (Go: selectgo's pass 3, then releaseSudog), in one walk."""
     sg = sglist
     while sg is not None:
         if sg is not won:
@@ -314,37 +326,7 @@ def select(*cases: tuple, default: bool = False) -> tuple[int, Any, bool]:
                 c.recvq.dequeueSudoG(sg)
             else:
                 c.sendq.dequeueSudoG(sg)
-        # Go: releaseSudog; clear what would keep objects alive.
-        nxt = sg.waitlink
-        sg.waitlink = None
-        sg.elem = sg.c = sg.g = None
-        sg.success = False
-        if len(cache) < _SUDOGCACHE_MAX:
-            cache.append(sg)
-        sg = nxt
-    if cases[casi][0] is caseRecv:
-        return casi, v, success
-    if not success:
-        raise ClosedChannelError("send on closed channel")  # woken by close
-    return casi, None, False
-
-
-def _dequeueall(cases: tuple | list, sglist: sudog | None) -> None:
-    sg = sglist
-    while sg is not None:
-        c = sg.c
-        if cases[sg.caseidx][0] is caseRecv:
-            c.recvq.dequeueSudoG(sg)
-        else:
-            c.sendq.dequeueSudoG(sg)
-        sg = sg.waitlink
-    _releaseall(sglist, _sudogcache)
-
-
-def _releaseall(sglist: sudog | None, cache: list[sudog]) -> None:
-    """Go: releaseSudog for each; clear what would keep objects alive."""
-    sg = sglist
-    while sg is not None:
+        # Clear what would keep objects alive.
         nxt = sg.waitlink
         sg.waitlink = None
         sg.elem = sg.c = sg.g = None

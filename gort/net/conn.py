@@ -108,7 +108,28 @@ def as_bytes_like(data: Any, what: str) -> Any:
     return mv
 
 
-class Conn:
+class _FDOwner:
+    """What Conn and Listener share: an FD (``self.fd``) and its lifetime."""
+
+    __slots__ = ()
+    fd: FD
+
+    def fileno(self) -> int:
+        """The OS fd, -1 once closed.  Do not read or write it directly."""
+        return self.fd.sysfd
+
+    @property
+    def closed(self) -> bool:
+        return bool(self.fd.fdmu.state & mutexClosed)
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class Conn(_FDOwner):
     """A connected socket: TCP, UDP or Unix (Go: net.Conn / *net.conn).
 
     Reads and writes park only the calling goroutine.  One reader and one
@@ -222,20 +243,6 @@ class Conn:
     def remote_addr(self) -> Any:
         """The peer's address (TCPAddr, UDPAddr or UnixAddr; None if unconnected)."""
         return self._raddr
-
-    def fileno(self) -> int:
-        """The OS fd, -1 once closed.  Do not read or write it directly."""
-        return self.fd.sysfd
-
-    @property
-    def closed(self) -> bool:
-        return bool(self.fd.fdmu.state & mutexClosed)
-
-    def __enter__(self) -> Conn:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
 
     # -- deadlines ------------------------------------------------------------
 
@@ -407,7 +414,7 @@ class UnixConn(PacketConn):
 # Listeners
 
 
-class Listener:
+class Listener(_FDOwner):
     """A listening socket (Go: net.Listener / *net.TCPListener)."""
 
     __slots__ = ("fd", "net", "_laddr", "_conncls", "__weakref__")
@@ -477,19 +484,6 @@ class Listener:
             raise wrap_error("set", self.net, None, self._laddr, e) from None
 
     SetDeadline = set_deadline
-
-    def fileno(self) -> int:
-        return self.fd.sysfd
-
-    @property
-    def closed(self) -> bool:
-        return bool(self.fd.fdmu.state & mutexClosed)
-
-    def __enter__(self) -> Listener:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
 
 
 class TCPListener(Listener):

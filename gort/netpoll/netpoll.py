@@ -363,12 +363,8 @@ def poll_runtime_pollSetDeadline(pd: pollDesc, d: float | None, mode: str) -> No
     with pd.lock:
         if pd.closing:
             return
-        rg, wg, delta = netpollsetdeadline(pd, dl if r else pd.rd, dl if w else pd.wd)
-    if rg is not None:
-        netpollgoready(rg)
-    if wg is not None:
-        netpollgoready(wg)
-    netpollAdjustWaiters(delta)
+        rg, wg = netpollsetdeadline(pd, dl if r else pd.rd, dl if w else pd.wd)
+    _readyunblocked(rg, wg)
 
 
 def _newtimer(pd: pollDesc, read: bool) -> timer:
@@ -380,11 +376,11 @@ def _newtimer(pd: pollDesc, read: bool) -> timer:
     return t
 
 
-def netpollsetdeadline(pd: pollDesc, rd: float, wd: float) -> tuple[Any, Any, int]:
+def netpollsetdeadline(pd: pollDesc, rd: float, wd: float) -> tuple[Any, Any]:
     """Install new rd/wd (Go's encoding) and arm, move or stop the timers.
 
-    Caller holds pd.lock.  Returns the Gs to ready after unlocking and the
-    netpollWaiters delta (Go: the body of poll_runtime_pollSetDeadline).
+    Caller holds pd.lock.  Returns the Gs (or None) to ready after unlocking
+    with _readyunblocked (Go: the body of poll_runtime_pollSetDeadline).
     """
     rd0, wd0 = pd.rd, pd.wd
     combo0 = rd0 > 0 and rd0 == wd0
@@ -420,17 +416,22 @@ def netpollsetdeadline(pd: pollDesc, rd: float, wd: float) -> tuple[Any, Any, in
             deltimer(pd.wt)
             pd.wrun = False
     # A deadline in the past: unblock pending I/O now.
-    rg = wg = None
+    rg = netpollunblock(pd, "r", False) if rd < 0 else None
+    wg = netpollunblock(pd, "w", False) if wd < 0 else None
+    return rg, wg
+
+
+def _readyunblocked(rg: Any, wg: Any) -> None:
+    """Ready the Gs that netpollunblock handed back (called after pd.lock is
+    released, as Go does) and take them off netpollWaiters."""
     delta = 0
-    if rd < 0:
-        rg = netpollunblock(pd, "r", False)
-        if rg is not None:
-            delta -= 1
-    if wd < 0:
-        wg = netpollunblock(pd, "w", False)
-        if wg is not None:
-            delta -= 1
-    return rg, wg, delta
+    if rg is not None:
+        netpollgoready(rg)
+        delta -= 1
+    if wg is not None:
+        netpollgoready(wg)
+        delta -= 1
+    netpollAdjustWaiters(delta)
 
 
 def netpollrearm(pd: pollDesc) -> None:
@@ -466,14 +467,7 @@ def poll_runtime_pollUnblock(pd: pollDesc) -> None:
             deltimer(pd.wt)
             pd.wrun = False
         pd.rearm = False
-    delta = 0
-    if rg is not None:
-        netpollgoready(rg)
-        delta -= 1
-    if wg is not None:
-        netpollgoready(wg)
-        delta -= 1
-    netpollAdjustWaiters(delta)
+    _readyunblocked(rg, wg)
 
 
 # --------------------------------------------------------------------------
@@ -688,14 +682,7 @@ def netpolldeadlineimpl(pd: pollDesc, seq: int, read: bool, write: bool) -> None
             pd.wd = -1.0
             pd.wrun = False
             wg = netpollunblock(pd, "w", False)
-    delta = 0
-    if rg is not None:
-        netpollgoready(rg)
-        delta -= 1
-    if wg is not None:
-        netpollgoready(wg)
-        delta -= 1
-    netpollAdjustWaiters(delta)
+    _readyunblocked(rg, wg)
 
 
 def netpollDeadline(arg: pollDesc, seq: int) -> None:

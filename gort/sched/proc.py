@@ -316,10 +316,11 @@ def findrunnable(mp: M) -> G | None:
         gp = _nextg(pp)
         if gp is not None:
             return gp
-        if s.netpollWaiters and s.netpoll is not None:
-            _pollnow(0.0)
-            if pp.runq:
-                continue
+        # Go polls the network without blocking here (findRunnable step 8)
+        # before stealing from other Ps.  With one M there is nothing to
+        # steal, and park_m has just polled before handing the thread to g0,
+        # so the blocking poll below (which returns at once if anything is
+        # ready) is the only one needed.
         # Nothing to run: block until a timer is due, I/O is ready, or
         # another thread readies a G.  Decide under sched.lock, so that a
         # waker (ready_from_thread) either sees mp.blocked or we see its G.

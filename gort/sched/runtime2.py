@@ -51,8 +51,14 @@ waitReasonSyscall = "syscall"  # gort: parked while gort.blocking runs on a pool
 RUNQ_SIZE = 256
 # Go keeps up to 64 dead Gs per P (gfput moves the surplus to sched.gFree).
 GFREE_MAX = 64
-# Idle greenlets kept per P for reuse; beyond this a finished one is freed.
-GRFREE_MAX = 256
+# Idle greenlets of finished goroutines kept per P for reuse.  A burst of
+# exits (100k sleepers waking) keeps up to GRFREE_MAX, so the goroutines that
+# start meanwhile reuse them instead of paying for a fresh greenlet (~10 us to
+# create and as much again to free: each maps and unmaps its own data stack);
+# an M that goes idle trims the pool back to GRFREE_IDLE (Go frees the
+# stacks cached in gFree at GC time, for the same reason).
+GRFREE_MAX = 65536
+GRFREE_IDLE = 256
 
 
 class G:
@@ -205,18 +211,26 @@ class P:
 
     Go's runq is a lock-free 256-slot ring that only its owner pushes to.  gort
     uses a deque (C-speed append/popleft) and enforces the same 256 bound,
-    spilling half to the global queue when full (runqputslow), so the
-    observable policy is Go's.
+    spilling half to the global queue when full (runqputslow).
+
+    gort splits Go's one local queue in two, because a greenlet is bound to
+    its thread: ``runq`` holds Gs that have not started (they can run on any
+    M: stealable, and spilled to the global queue when full), ``readyq``
+    holds started Gs made runnable again (woken by a channel, a timer, the
+    poller, or yielding).  A started G is pinned to its M, so ``readyq`` is
+    never stolen from and never spills; other Ms only append to it (deque
+    appends are atomic).  ``runnext`` holds either kind.
     """
 
-    __slots__ = ("id", "status", "m", "runq", "runnext", "schedtick", "syscalltick",
-                 "gfree", "grfree", "link")
+    __slots__ = ("id", "status", "m", "runq", "readyq", "runnext", "schedtick",
+                 "syscalltick", "gfree", "grfree", "link")
 
     def __init__(self, id: int) -> None:
         self.id = id
         self.status = 0
         self.m: M | None = None
-        self.runq: deque[G] = deque()
+        self.runq: deque[G] = deque()  # unstarted Gs, <= RUNQ_SIZE
+        self.readyq: deque[G] = deque()  # started Gs, pinned to this P's M (gort)
         self.runnext: G | None = None
         self.schedtick = 0
         self.syscalltick = 0

@@ -70,7 +70,7 @@ def schedtrace(detailed: bool, starttime: float, out: TextIO | None = None) -> s
     threads = threading.active_count()
     head = (f"SCHED {ms}ms: gomaxprocs={s.gomaxprocs} idleprocs={idle} threads={threads} "
             f"spinningthreads=0 needspinning=0 idlethreads={idle} runqueue={s.runqsize}")
-    qs = " ".join(str(len(p.runq) + (p.runnext is not None)) for p in ps)
+    qs = " ".join(str(len(p.runq) + len(p.readyq) + (p.runnext is not None)) for p in ps)
     ticks = " ".join(str(p.schedtick) for p in ps)
     lines = []
     if detailed:
@@ -81,7 +81,8 @@ def schedtrace(detailed: bool, starttime: float, out: TextIO | None = None) -> s
                 f"  P{p.id}: status={1 if m is not None and not m.blocked else 0} "
                 f"schedtick={p.schedtick} syscalltick={p.syscalltick} "
                 f"m={m.id if m is not None else 'nil'} "
-                f"runqsize={len(p.runq) + (p.runnext is not None)} gfreecnt={len(p.gfree)} "
+                f"runqsize={len(p.runq) + len(p.readyq) + (p.runnext is not None)} "
+                f"gfreecnt={len(p.gfree)} "
                 f"timerslen={_timerslen()}")
         for m in ms_:
             cg = m.curg

@@ -104,6 +104,33 @@ _teardown_hooks: list[Callable[[], None]] = []
 _NETPOLL_HOOKS = ("netpoll", "netpollBreak")
 
 
+# M:N locking.  With one M, goroutines only switch inside gopark, so the
+# runtime's structures need no locks (the comments mark where Go locks).
+# When a run first goes above one P, every floor that keeps shared state is
+# told through its mn hook, *before* the second M starts (so no goroutine is
+# inside a critical section); from then on it takes its locks.  The hooks
+# are told False when the run ends, after the other Ms have exited.
+_mn = False
+_mn_hooks: list[Callable[[bool], None]] = []
+
+
+def add_mn_hook(fn: Callable[[bool], None]) -> None:
+    """Register fn(on): called with True when a second M is about to start,
+    with False when the run ends (Ms >= 2 only ever run with it True)."""
+    _mn_hooks.append(fn)
+    if _mn:
+        fn(True)
+
+
+def _setmn(on: bool) -> None:
+    global _mn
+    if _mn == on:
+        return
+    _mn = on
+    for fn in _mn_hooks:
+        fn(on)
+
+
 def add_teardown_hook(fn: Callable[[], None]) -> None:
     """Let a floor above clear its state when a run (or a lazy runtime) ends."""
     _teardown_hooks.append(fn)

@@ -364,13 +364,25 @@ def test_go_non_callable_raises_at_call_site():
         gort.blocking(None)
 
 
-def test_gomaxprocs():
+def test_gomaxprocs_setting_and_bad_input(monkeypatch):
+    monkeypatch.delenv("GORTMAXPROCS", raising=False)
     assert gort.gomaxprocs() == 1
-    assert gort.gomaxprocs(1) == 1
-    with pytest.raises(NotImplementedError):
-        gort.gomaxprocs(2)
     with pytest.raises(TypeError):
         gort.gomaxprocs("2")
+    with pytest.raises(TypeError):
+        gort.gomaxprocs(True)
+
+    def main() -> list:
+        out = [gort.gomaxprocs(2), gort.gomaxprocs(), gort.gomaxprocs(0), gort.gomaxprocs(1)]
+        out.append(gort.gomaxprocs())
+        return out
+
+    assert gort.run(main) == [1, 2, 2, 2, 1]
+    monkeypatch.setenv("GORTMAXPROCS", "3")
+    assert gort.run(gort.gomaxprocs) == 3
+    monkeypatch.setenv("GORTMAXPROCS", "x")
+    with pytest.raises(ValueError, match="GORTMAXPROCS"):
+        gort.run(gort.gomaxprocs)
 
 
 def test_other_thread_cannot_host_goroutines_meanwhile():

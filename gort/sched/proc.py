@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextvars
 import os
+import random
 import sys
 import threading
 import traceback
@@ -74,6 +75,7 @@ class _greenlet(greenlet):
     __slots__ = ("gort_g",)
 
 _getframe = sys._getframe
+_randbelow = random.randrange
 
 
 class Deadlock(RuntimeError):
@@ -96,6 +98,10 @@ class _Goexit(BaseException):
 
 
 sched = schedt()
+# The M of this OS thread (Go: getg().m; on g0 there is no G to ask).
+_tls = threading.local()
+# gort.gomaxprocs(n): the process-wide setting, kept across runs as Go's is.
+_maxprocs: int | None = None
 # The execution tracer (gort/trace.py) when one is recording, else None: each
 # hook below costs one global load and a branch while tracing is off.
 _trace: Any = None
@@ -156,10 +162,11 @@ def _lazyinit() -> G:
     cur = getcurrent()
     mp = sched.m0
     if mp is not None:
-        if mp.thread is not threading.current_thread():
+        if getattr(_tls, "m", None) is None:
             raise RuntimeError(
-                f"gort: goroutines already run on thread {mp.thread.name!r}; with "
-                "GOMAXPROCS=1 one OS thread hosts them all")
+                f"gort: goroutines already run on thread {mp.thread.name!r}; a thread "
+                "that is not one of the runtime's Ms cannot run them (gort.gomaxprocs "
+                "sets how many Ms there are)")
         raise RuntimeError("gort: called from a greenlet that is not a goroutine")
     mp = _startm(cur, lazy=True)
     gp = G()
@@ -173,15 +180,34 @@ def _lazyinit() -> G:
     mp.curg = gp
     mp.lazyg = gp
     sched.allgs.add(gp)
+    n = _defaultprocs()
+    if n > 1:
+        procresize(n)
     return gp
 
 
+def _defaultprocs() -> int:
+    """GOMAXPROCS for a new run: gort.gomaxprocs(n) if it was called, else
+    GORTMAXPROCS, else 1 on a GIL build and the CPU count on a free-threaded
+    one (Go: the CPU count; on a GIL build more Ms only contend for the GIL)."""
+    if _maxprocs is not None:
+        return _maxprocs
+    v = os.environ.get("GORTMAXPROCS", "").strip()
+    if v:
+        try:
+            n = int(v)
+        except ValueError:
+            raise ValueError(f"GORTMAXPROCS={v!r} is not an integer") from None
+        if n >= 1:  # Go ignores a GOMAXPROCS below 1
+            return n
+    gil = getattr(sys, "_is_gil_enabled", None)
+    if gil is not None and not gil():
+        return os.cpu_count() or 1
+    return 1
+
+
 def _startm(parent: Any, lazy: bool) -> M:
-    n = os.environ.get("GORTMAXPROCS")
-    if n and n.strip() not in ("", "1"):
-        import warnings
-        warnings.warn("GORTMAXPROCS > 1 is not supported yet; running with 1", RuntimeWarning,
-                      stacklevel=3)
+    """Make this thread M0, with P0 (Go: schedinit + mstart of m0)."""
     s = sched
     mp = M(s.mnext)
     s.mnext += 1
@@ -190,14 +216,52 @@ def _startm(parent: Any, lazy: bool) -> M:
     mp.p = pp
     mp.lazy = lazy
     s.allp = [pp]
+    s.allm = [mp]
     s.m0 = mp
     s.starttime = monotonic()
     g0 = _greenlet(_schedule, parent=parent)
     g0.gort_g = None
     mp.g0 = g0
+    _tls.m = mp
     from . import sysmon
     sysmon.start()
     return mp
+
+
+def mstart(mp: M) -> None:
+    """The body of every M's thread but M0's (Go: mstart): make this
+    thread's scheduler greenlet and run schedule until the run ends or the
+    M retires."""
+    _tls.m = mp
+    g0 = _greenlet(_schedule)
+    g0.gort_g = None
+    mp.g0 = g0
+    try:
+        g0.switch(None)
+    finally:
+        _mexit(mp)
+        _tls.m = None
+
+
+def _mexit(mp: M) -> None:
+    """The M's scheduler loop has returned: end the goroutines pinned to it
+    (their greenlets can only be switched to on this thread), free its pool."""
+    s = sched
+    if s.done or s.fatal is not None:
+        s.exiting = True
+    cur = getcurrent()
+    for gp in list(s.allgs):
+        gr = gp.gr
+        if gp.m is mp and gr is not None and gr is not cur and gr:
+            gr.throw(GreenletExit)
+    pp = mp.p
+    if pp is not None:
+        grfreetrim(pp, 0)
+    with s.lock:
+        if mp in s.allm:
+            s.allm.remove(mp)
+        if mp in s.midle:
+            s.midle.remove(mp)
 
 
 # --------------------------------------------------------------------------
@@ -241,6 +305,8 @@ def runqputslow(pp: P, gp: G) -> None:
     with sched.lock:
         sched.runq.pushBackAll(batch)
         sched.runqsize += batch.size
+    if _mn:
+        wakep()
 
 
 def globrunqput(gp: G) -> None:
@@ -262,21 +328,123 @@ def globrunqget(pp: P, max: int) -> G | None:
         q = pp.runq
         for _ in range(n - 1):
             g = s.runq.pop()
-            # gosched and ready_from_thread queue started Gs here too.
+            # With one M, gosched queues started Gs here too.
             if g.gr is None:
                 q.append(g)
             else:
-                pp.readyq.append(g)
+                g.m.p.readyq.append(g)
+    if gp.gr is not None and gp.m is not pp.m:
+        # A started G left here from before the run went M:N: its own M runs it.
+        _pushother(gp, gp.m)
+        return None
     return gp
 
 
 def injectglist(glist: gList) -> None:
-    """Make every G of a list from netpoll runnable (Go: injectglist)."""
+    """Make every G of a list from netpoll runnable (Go: injectglist).
+
+    Each goes to its own M's P: a G on another M is pushed to that M's
+    readyq and the M is woken."""
+    me = _tls.m if _mn else None
     gp = glist.pop()
     while gp is not None:
         gp.status = _Grunnable
-        runqput(gp.m.p, gp, False)
+        mp = gp.m
+        if _mn and mp is not me:
+            _pushother(gp, mp)
+        else:
+            runqput(mp.p, gp, False)
         gp = glist.pop()
+
+
+def _pushother(gp: G, mp: M) -> None:
+    """gp (already runnable) is pinned to mp, another M: queue it there and
+    wake mp if it sleeps.  mp checks its queues under sched.lock before it
+    sleeps, and we check mp.blocked under it after queueing: no lost wake-up."""
+    mp.p.readyq.append(gp)
+    s = sched
+    with s.lock:
+        if mp.blocked:
+            _wakem(mp)
+
+
+def runqsteal(pp: P) -> G | None:
+    """Steal half of another P's unstarted Gs (Go: runqsteal/runqgrab;
+    stealOrder visits the Ps from a random start).  Only ``runq`` is stolen
+    from: started Gs are pinned, and runnext only ever holds a G that the
+    owner readied (gort's newproc uses the tail of runq in M:N mode).  Each
+    popleft is one atomic deque operation, so owner and thieves never take
+    the same G."""
+    ps = sched.allp
+    n = len(ps)
+    if n < 2:
+        return None
+    off = _randbelow(n)
+    mine = pp.runq
+    for i in range(n):
+        p2 = ps[(off + i) % n]
+        if p2 is pp:
+            continue
+        q = p2.runq
+        k = len(q) - len(q) // 2
+        got = None
+        for _ in range(k):
+            try:
+                g = q.popleft()
+            except IndexError:
+                break
+            if got is None:
+                got = g
+            else:
+                mine.append(g)
+        if got is not None:
+            sched.nsteal += 1
+            return got
+    return None
+
+
+def wakep() -> None:
+    """New work that any M can take: wake an idle M to come for it, unless
+    one is already spinning (Go: wakep/startm)."""
+    s = sched
+    if not s.nmidle or s.nmspinning:
+        return
+    with s.lock:
+        if s.nmspinning:
+            return
+        if s.midle:
+            mp = s.midle.pop()
+            mp.spinning = True
+            s.nmspinning += 1
+            mp.note.set()
+        elif s.pollerm is not None and not s.pollerm.retiring:
+            mp = s.pollerm
+            if not mp.spinning:
+                mp.spinning = True
+                s.nmspinning += 1
+            s.netpollBreak()
+
+
+def _resetspinning(mp: M) -> None:
+    """A spinning M found work; if others may be left, wake another (Go:
+    resetspinning)."""
+    s = sched
+    with s.lock:
+        if mp.spinning:
+            mp.spinning = False
+            s.nmspinning -= 1
+    if s.runqsize:
+        wakep()
+
+
+def _wakeall() -> None:
+    """The run is ending (main returned, a fatal error): wake every M."""
+    s = sched
+    with s.lock:
+        for mp in s.allm:
+            mp.note.set()
+        if s.pollerm is not None and s.netpollBreak is not None:
+            s.netpollBreak()
 
 
 # --------------------------------------------------------------------------
@@ -296,15 +464,20 @@ def _nextg(pp: P) -> G | None:
     if s.timer0when != INF or s.netpollWaiters:
         now = monotonic()
         if now >= s.timer0when:
-            tg = s.timerg
-            s.timer0when = INF
-            if tg is not None and tg.status == _Gwaiting:
-                tg.status = _Grunnable
-                return tg
+            if _mn:
+                tg = _timerready(pp, now)
+                if tg is not None:
+                    return tg
+            else:
+                tg = s.timerg
+                s.timer0when = INF
+                if tg is not None and tg.status == _Gwaiting:
+                    tg.status = _Grunnable
+                    return tg
         if s.netpollWaiters and (tick % 61 == 0 or now - s.lastpoll > 0.001):
             _pollnow(0.0)
     if tick % 61 == 0:
-        if s.runqsize:
+        if s.runqsize and not pp.m.retiring:
             gp = globrunqget(pp, 1)
             if gp is not None:
                 return gp
@@ -320,12 +493,36 @@ def _nextg(pp: P) -> G | None:
         return gp
     q = pp.runq
     if q:
-        return q.popleft()
+        try:
+            return q.popleft()
+        except IndexError:  # M:N: a thief took the last one
+            pass
     q = pp.readyq
     if q:
         return q.popleft()
-    if s.runqsize:
+    if s.runqsize and not pp.m.retiring:
         return globrunqget(pp, RUNQ_SIZE // 2)
+    return None
+
+
+def _timerready(pp: P, now: float) -> G | None:
+    """M:N: a timer is due.  Claim timerproc under sched.lock (every M looks
+    at timer0when); run it here if it is pinned to this M, else hand it to
+    its M.  Go 1.14+ runs each P's timers on that P; gort keeps one timerproc
+    goroutine, so its M is the one that fires timers (docs/sched.md)."""
+    s = sched
+    with s.lock:
+        if now < s.timer0when:
+            return None
+        tg = s.timerg
+        s.timer0when = INF
+        if tg is None or tg.status != _Gwaiting:
+            return None
+        tg.status = _Grunnable
+    mp = tg.m
+    if mp is pp.m:
+        return tg
+    _pushother(tg, mp)
     return None
 
 
@@ -367,7 +564,8 @@ def findrunnable(mp: M) -> G | None:
     """Find a G to run, blocking until there is one (Go: findRunnable).
 
     Runs on g0.  Returns None when the run is over (main returned, a fatal
-    error, or a deadlock in gort.run mode).
+    error, or a deadlock in gort.run mode), or when a retiring M has no
+    goroutine left to run.
     """
     s = sched
     pp = mp.p
@@ -375,63 +573,106 @@ def findrunnable(mp: M) -> G | None:
         if s.done or s.fatal is not None:
             return None
         gp = _nextg(pp)
+        if gp is None and _mn and not mp.retiring:
+            # Go polls the network without blocking (findRunnable step 8)
+            # before stealing; with one M, park_m has just polled, and the
+            # blocking poll below returns at once if anything is ready.
+            gp = runqsteal(pp)
         if gp is not None:
+            if mp.spinning:
+                _resetspinning(mp)
             return gp
-        # Go polls the network without blocking here (findRunnable step 8)
-        # before stealing from other Ps.  With one M there is nothing to
-        # steal, and park_m has just polled before handing the thread to g0,
-        # so the blocking poll below (which returns at once if anything is
-        # ready) is the only one needed.
         # Nothing to run: block until a timer is due, I/O is ready, or
-        # another thread readies a G.  Decide under sched.lock, so that a
-        # waker (ready_from_thread) either sees mp.blocked or we see its G.
+        # another M readies a G.  Decide under sched.lock, so that a waker
+        # either sees mp.blocked (and how to wake it) or we see its G.
+        poller = False
         with s.lock:
-            if s.runqsize or pp.runq or pp.readyq or pp.runnext is not None:
+            if (pp.runq or pp.readyq or pp.runnext is not None
+                    or (s.runqsize and not mp.retiring)):
                 continue
-            if s.timer0when == INF and s.netpollWaiters == 0 and s.nsyscall == 0:
-                dead = True
-            else:
-                dead = False
+            if mp.spinning:
+                mp.spinning = False
+                s.nmspinning -= 1
+            if mp.retiring and not _haspinned(mp):
+                s.allm.remove(mp)  # procresize can no longer bring it back
+                return None
+            dead = (s.nmidle == len(s.allm) - 1 and s.timer0when == INF
+                    and s.netpollWaiters == 0 and s.nsyscall == 0
+                    and (len(s.allm) == 1 or _noqueuedwork()))
+            if not dead:
                 mp.blocked = True
-                # Published with blocked, under the lock: a waker that sees
-                # blocked must also see that the wake-up is netpollBreak, not
-                # the note (else it is lost while we sleep in netpoll).
-                s.pollingnet = s.netpoll is not None
+                s.nmidle += 1
+                # One M sleeps in netpoll (it is woken by netpollBreak);
+                # the others on their note.  Published under the lock with
+                # blocked, so a waker knows which wake-up to use.
+                if s.netpoll is not None and s.pollerm is None:
+                    s.pollerm = mp
+                    poller = True
+                else:
+                    s.midle.append(mp)
                 mp.note.clear()
+        tg = s.timerg
+        mytimer = tg is not None and tg.m is mp and s.timer0when != INF
         if len(pp.grfree) > GRFREE_IDLE and (
-                dead or s.timer0when == INF or s.timer0when - monotonic() > 0.001):
+                dead or not mytimer or s.timer0when - monotonic() > 0.001):
             # Idle for a while: free pooled greenlets, a few at a time (each
             # costs ~10 us), then look for work again.
-            with s.lock:
-                mp.blocked = False
-                s.pollingnet = False
+            if not dead:
+                _unblock(mp)
             grfreetrim(pp, max(GRFREE_IDLE, len(pp.grfree) - 64))
             continue
         if dead:
             gp = checkdead(mp)
-            if gp is None:
+            if gp is not None:
+                return gp
+            if s.fatal is not None or s.done:
                 return None
-            return gp
-        # A timer that fell due since _nextg looked gives delay 0, not < 0
-        # (which would mean "block until woken": a lost timer).
-        delay = max(s.timer0when - monotonic(), 0.0) if s.timer0when != INF else -1.0
+            continue  # the Deadlock went to the lazy main goroutine's M
+        # Only timerproc's M wakes for timers.  A timer that fell due since
+        # _nextg looked gives delay 0, not < 0 ("block until woken": lost).
+        delay = max(s.timer0when - monotonic(), 0.0) if mytimer else -1.0
         if _trace is not None:
-            _trace.block(mp, s.netpoll is not None)
+            _trace.block(mp, poller)
         try:
-            if s.netpoll is not None:
+            if poller:
                 s.lastpoll = monotonic()
-                glist = s.netpoll(delay if delay < 0 else max(delay, 0.0))
-                s.pollingnet = False
+                glist = s.netpoll(delay)
                 if glist is not None and glist.head is not None:
+                    _unblock(mp)
                     injectglist(glist)
             elif delay != 0:
-                mp.note.wait(None if delay < 0 else max(delay, 0.0))
+                mp.note.wait(None if delay < 0 else delay)
         finally:
-            with s.lock:
-                mp.blocked = False
-                s.pollingnet = False
+            _unblock(mp)
             if _trace is not None:
                 _trace.unblock(mp)
+
+
+def _unblock(mp: M) -> None:
+    s = sched
+    with s.lock:
+        if not mp.blocked:
+            return
+        mp.blocked = False
+        s.nmidle -= 1
+        if s.pollerm is mp:
+            s.pollerm = None
+        elif mp in s.midle:
+            s.midle.remove(mp)
+
+
+def _haspinned(mp: M) -> bool:
+    """Does a live goroutine run on mp's thread?  (Caller holds sched.lock.)"""
+    return any(g.m is mp for g in list(sched.allgs))
+
+
+def _noqueuedwork() -> bool:
+    """No G queued on any M (caller holds sched.lock): part of checkdead."""
+    for m in sched.allm:
+        p = m.p
+        if p.runq or p.readyq or p.runnext is not None:
+            return False
+    return sched.runqsize == 0
 
 
 def grfreetrim(pp: P, keep: int) -> None:
@@ -450,7 +691,7 @@ def _schedule(gp: G | None = None) -> Any:
 
     Whoever switches back to g0 may hand it the G to run next.
     """
-    mp = sched.m0
+    mp = _tls.m
     while True:
         if gp is None:
             gp = findrunnable(mp)
@@ -560,15 +801,20 @@ def _raise_exc(gp: G) -> None:
 def goready(gp: G) -> None:
     """Make a parked G runnable, in its P's runnext (Go: goready/ready).
 
-    Called on the M the G is pinned to (one M for now); from any other
-    thread use ready_from_thread.
+    In M:N mode it may be called on any M: a G pinned to another M goes to
+    that M's readyq and the M is woken.  From a thread that is not an M
+    (gort.blocking's workers) use ready_from_thread.
     """
     if gp.status != _Gwaiting:
         raise RuntimeError(f"gort: goready of {gp!r}: bad g status")
     gp.status = _Grunnable
     if _trace is not None:
         _trace.ready(gp)
-    pp = gp.m.p
+    mp = gp.m
+    if _mn and mp is not _tls.m:
+        _pushother(gp, mp)
+        return
+    pp = mp.p
     old = pp.runnext
     pp.runnext = gp
     if old is not None:
@@ -576,8 +822,9 @@ def goready(gp: G) -> None:
 
 
 def ready_from_thread(gp: G, syscall: bool = False) -> None:
-    """Ready gp from a thread that is not its M (Go: exitsyscall's slow path
-    puts the G on the global queue, then wakes an M)."""
+    """Ready gp from a thread that is not its M (Go: exitsyscall's slow
+    path).  Go puts the G on the global queue for any M; a started G here is
+    pinned, so it goes to its own M's readyq, and that M is woken."""
     s = sched
     with s.lock:
         if gp not in s.allgs:  # killed by a teardown while the call ran
@@ -589,27 +836,29 @@ def ready_from_thread(gp: G, syscall: bool = False) -> None:
         gp.status = _Grunnable
         if _trace is not None:
             _trace.ready(gp)
-        globrunqput(gp)
         mp = gp.m
-        if mp is not None and mp.blocked:
+        mp.p.readyq.append(gp)
+        if mp.blocked:
             _wakem(mp)
 
 
 def _wakem(mp: M) -> None:
     """Wake an M blocked in findrunnable; caller holds sched.lock."""
-    if sched.pollingnet and sched.netpollBreak is not None:
+    if sched.pollerm is mp and sched.netpollBreak is not None:
         sched.netpollBreak()
     else:
         mp.note.set()
 
 
 def wakeNetPoller(when: float) -> None:
-    """A timer was added for ``when``: if the M sleeps past it, wake it
-    (Go: wakeNetPoller).  Only matters when called from another thread."""
-    mp = sched.m0
+    """A timer was added for ``when``: if timerproc's M sleeps past it, wake
+    it (Go: wakeNetPoller)."""
+    s = sched
+    tg = s.timerg
+    mp = tg.m if tg is not None and tg.m is not None else s.m0
     if mp is None:
         return
-    with sched.lock:
+    with s.lock:
         if mp.blocked:
             _wakem(mp)
 
@@ -626,13 +875,20 @@ def goyield() -> None:
 
 
 def gosched() -> None:
-    """Yield the thread; the G goes to the global queue (Go: Gosched)."""
+    """Yield the thread; the G goes to the global queue (Go: Gosched).
+
+    M:N: a started G is pinned, so it goes to the tail of its own M's readyq
+    instead: behind everything queued on this M, not behind the global queue.
+    """
     gp = getg()
     gp.status = _Grunnable
     if _trace is not None:
         _trace.park(gp, None)
-    with sched.lock:
-        globrunqput(gp)
+    if _mn:
+        gp.m.p.readyq.append(gp)
+    else:
+        with sched.lock:
+            globrunqput(gp)
     park_m(gp)
 
 
@@ -654,6 +910,8 @@ def newproc(fn: Callable[..., Any], args: tuple = (), kwargs: dict | None = None
     """Create a runnable G for fn(*args, **kwargs) (Go: newproc/newproc1).
 
     Like Go, the new G goes into runnext: it runs next, ahead of the queue.
+    M:N: it goes to the tail of runq, where idle Ms can steal it (runnext
+    cannot be stolen without a CAS), and an idle M is woken (Go: wakep).
     """
     if not callable(fn):
         raise TypeError(f"gort.go: {type(fn).__name__!r} object is not callable")
@@ -666,8 +924,13 @@ def newproc(fn: Callable[..., Any], args: tuple = (), kwargs: dict | None = None
     pp = curg.m.p
     gp = pp.gfree.pop() if pp.gfree else G()
     s = sched
-    s.goidgen += 1
-    gp.goid = s.goidgen
+    if _mn:
+        with s.lock:
+            s.goidgen += 1
+            gp.goid = s.goidgen
+    else:
+        s.goidgen += 1
+        gp.goid = s.goidgen
     gp.fn = fn
     gp.args = args
     gp.kwargs = kwargs
@@ -679,10 +942,21 @@ def newproc(fn: Callable[..., Any], args: tuple = (), kwargs: dict | None = None
     gp.gopcline = f.f_lineno
     if system:
         gp.system = True
-        s.ngsys += 1
+        with s.lock:
+            s.ngsys += 1
     s.allgs.add(gp)
     if _trace is not None:
         _trace.create(gp, curg)
+    if _mn:
+        if curg.m.retiring:
+            with s.lock:
+                globrunqput(gp)
+        elif len(pp.runq) < RUNQ_SIZE:
+            pp.runq.append(gp)
+        else:
+            runqputslow(pp, gp)
+        wakep()
+        return gp
     old = pp.runnext
     pp.runnext = gp
     if old is not None:
@@ -701,6 +975,8 @@ def gbody(gp: G) -> None:
             if gp.ismain:
                 s.result = r
                 s.done = True
+                if _mn:
+                    _wakeall()
         except _Goexit:
             if gp.ismain:
                 s.maingoexit = True
@@ -719,7 +995,8 @@ def _gdestroy(gp: G) -> None:
     gp.status = _Gdead
     sched.allgs.discard(gp)
     if gp.system:
-        sched.ngsys -= 1
+        with sched.lock:
+            sched.ngsys -= 1
 
 
 def goexit0(gp: G, gr: Any) -> G | None:
@@ -767,9 +1044,11 @@ def _panic(gp: G, e: BaseException) -> None:
         e.add_note(f"(uncaught in goroutine {gp.goid})")
     except Exception:  # noqa: BLE001
         pass
-    mp = gp.m
-    if mp is not None and not mp.lazy and sched.fatal is None and not sched.exiting:
+    m0 = sched.m0
+    if m0 is not None and not m0.lazy and sched.fatal is None and not sched.exiting:
         sched.fatal = e  # run() raises it
+        if _mn:
+            _wakeall()
         return
     # A lazily started runtime has no run() to end, and a run that is already
     # ending raises its first error: report this one, as gevent does.
@@ -793,12 +1072,17 @@ def checkdead(mp: M) -> G | None:
     msg = ("no goroutines (main called runtime.Goexit) - deadlock!" if s.maingoexit
            else "all goroutines are asleep - deadlock!")
     dl = Deadlock(msg, goroutine_dump())
-    lg = mp.lazyg
+    lg = s.m0.lazyg
     if lg is not None and lg.status == _Gwaiting:
         lg.exc = dl
         lg.status = _Grunnable
-        return lg
+        if lg.m is mp:
+            return lg
+        _pushother(lg, lg.m)
+        return None
     s.fatal = dl
+    if _mn:
+        _wakeall()
     return None
 
 
@@ -840,6 +1124,9 @@ def run(main: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     s.allgs.add(gp)
     mp.p.runnext = gp
     try:
+        n = _defaultprocs()
+        if n > 1:
+            procresize(n)
         mp.g0.switch(None)
         result, fatal = s.result, s.fatal
     finally:
@@ -859,25 +1146,41 @@ def teardown() -> None:
     s.exiting = True
     cur = getcurrent()
     try:
+        others = [m for m in s.allm if m is not mp]
+        if others:
+            # Each M ends the goroutines pinned to it, on its own thread
+            # (_mexit), once its scheduler sees the run is over.
+            s.done = True
+            _wakeall()
+            for m in others:
+                t = m.thread
+                if t is not threading.current_thread():
+                    t.join(timeout=10)
+                    if t.is_alive():
+                        sys.stderr.write(f"gort: M{m.id} ({t.name}) is still running a goroutine "
+                                         "that does not yield; leaving it behind\n")
         g0 = mp.g0
         if g0 is not None and g0 and g0 is not cur:
             g0.throw(GreenletExit)
         for gp in list(s.allgs):
             gr = gp.gr
-            if gr is not None and gr is not cur and gr:
+            if gr is not None and gr is not cur and gr and gp.m is mp:
                 gr.throw(GreenletExit)
-        for pp in s.allp:
-            for gr in pp.grfree:
-                if gr:
-                    gr.throw(GreenletExit)
-            pp.grfree.clear()
+        for gr in mp.p.grfree:
+            if gr:
+                gr.throw(GreenletExit)
+        mp.p.grfree.clear()
         for hook in _teardown_hooks:
             hook()
+        _setmn(False)
     finally:
         from . import sysmon
         sysmon.stop()
         if getattr(cur, "gort_g", None) is not None:
             cur.gort_g = None
+        _tls.m = None
+        global _maxprocs
+        _maxprocs = None  # gomaxprocs(n) lasts for the run it was set in (or the next)
         hooks = {k: getattr(s, k) for k in _NETPOLL_HOOKS}
         s.__init__()
         for k, v in hooks.items():
@@ -896,16 +1199,89 @@ def num_goroutine() -> int:
 
 
 def gomaxprocs(n: int | None = None) -> int:
-    """Report (and, later, set) GOMAXPROCS; returns the previous value."""
-    prev = sched.gomaxprocs
-    if n is None:
-        return prev
-    if not isinstance(n, int) or isinstance(n, bool):
+    """Set GOMAXPROCS, the number of Ps (each run by its own M, an OS
+    thread), and return the previous setting (Go: runtime.GOMAXPROCS).
+
+    ``n`` None or < 1 only reports, as in Go.  Inside a running program it
+    takes effect at once (procresize) and lasts until the runtime ends;
+    before the runtime starts, it sets the next run's.  Default:
+    GORTMAXPROCS, else 1 on a GIL build of CPython and the CPU count on a
+    free-threaded one.
+    """
+    global _maxprocs
+    if n is not None and (not isinstance(n, int) or isinstance(n, bool)):
         raise TypeError(f"gort.gomaxprocs: n must be an int, not {type(n).__name__}")
-    if n > 1:
-        raise NotImplementedError("gort.gomaxprocs: more than one P needs the M:N scheduler, "
-                                  "which is not built yet")
+    s = sched
+    prev = s.gomaxprocs if s.m0 is not None else _defaultprocs()
+    if n is None or n < 1:
+        return prev
+    if s.m0 is not None:
+        if getattr(_tls, "m", None) is None:
+            raise RuntimeError("gort.gomaxprocs: call it from a goroutine, or before the "
+                               "runtime starts (this thread is not one of its Ms)")
+        procresize(n)
+    _maxprocs = n
     return prev
+
+
+def procresize(n: int) -> None:
+    """Change the number of Ps to n (Go: procresize, under stop-the-world).
+
+    Growing starts a new M (thread) for each new P, or gives a retiring M
+    its P back.  Shrinking cannot stop a P at once, as Go does, because the
+    goroutines that started on its M are pinned to that thread: the P's
+    unstarted Gs move to the global queue, and the M retires -- it runs only
+    its own goroutines from then on and exits when none is left.
+    """
+    s = sched
+    start = []
+    moved = False
+    if n > 1 and not _mn:
+        # Before a second M exists: every floor takes its locks from now on.
+        _setmn(True)
+    with s.lock:
+        old = len(s.allp)
+        if n > old:
+            for i in range(old, n):
+                mp = next((m for m in s.allm if m.retiring and m.p.id == i), None)
+                if mp is not None:
+                    mp.retiring = False
+                    if mp.blocked:
+                        _wakem(mp)
+                else:
+                    pp = P(i)
+                    mp = M(s.mnext)
+                    s.mnext += 1
+                    pp.m = mp
+                    mp.p = pp
+                    mp.thread = threading.Thread(target=mstart, args=(mp,),
+                                                 name=f"gort-M{mp.id}", daemon=True)
+                    s.allm.append(mp)
+                    start.append(mp)
+                s.allp.append(mp.p)
+        elif n < old:
+            for pp in s.allp[n:]:
+                mp = pp.m
+                mp.retiring = True
+                q = pp.runq
+                while True:
+                    try:
+                        gp = q.popleft()
+                    except IndexError:
+                        break
+                    globrunqput(gp)
+                    moved = True
+                if mp.blocked:
+                    _wakem(mp)
+            del s.allp[n:]
+        s.gomaxprocs = n
+    for mp in start:
+        mp.thread.start()
+    if n > 1:
+        from . import sysmon
+        sysmon.ensure_mn()
+    if moved:
+        wakep()
 
 
 def install_netpoll(netpoll: Callable[[float], gList | None],
@@ -915,21 +1291,49 @@ def install_netpoll(netpoll: Callable[[float], gList | None],
     sched.netpollBreak = netpollBreak
 
 
-def timerproc_park(when: float) -> None:
+def timerproc_park(when: float, unlockf: Callable[[G, Any], bool] | None = None,
+                   lock: Any = None) -> None:
     """Called by the timerproc goroutine: sleep until ``when`` (inf: until
-    a timer is added).  The scheduler readies it when the clock passes when."""
+    a timer is added).  The scheduler readies it when the clock passes when.
+
+    ``timer0when`` is published only once timerproc is marked waiting (in
+    gopark's unlockf), so an M that sees it due can always claim a parked
+    timerproc.  M:N: the timers module passes its heap lock, held since it
+    computed ``when``, as (unlockf, lock); timer_added runs under the same
+    lock, so a timer added meanwhile is never hidden by a later ``when``.
+    """
     gp = getg()
     s = sched
     s.timerg = gp
-    s.timer0when = when
-    gopark(None, None, waitReasonTimerGoroutineIdle)
+
+    def commit(gp: G, lk: Any) -> bool:
+        if _mn:
+            with s.lock:
+                s.timer0when = when
+        else:
+            s.timer0when = when
+        if unlockf is not None:
+            unlockf(gp, lk)
+        return True
+
+    gopark(commit, lock, waitReasonTimerGoroutineIdle)
 
 
 def timer_added(when: float) -> None:
     """A timer for ``when`` was added: let the scheduler see the earlier time
-    and wake the poller if it sleeps past it (Go: wakeNetPoller)."""
+    and wake timerproc's M if it sleeps past it (Go: wakeNetPoller).  M:N:
+    called with the timers' heap lock held."""
     s = sched
     if when < s.timer0when:
+        if _mn:
+            with s.lock:
+                if when < s.timer0when:
+                    s.timer0when = when
+                    tg = s.timerg
+                    mp = tg.m if tg is not None else None
+                    if mp is not None and mp.blocked:
+                        _wakem(mp)
+            return
         s.timer0when = when
         mp = s.m0
         if mp is not None and mp.blocked:

@@ -250,7 +250,7 @@ class M:
     """
 
     __slots__ = ("id", "g0", "curg", "p", "thread", "note", "blocked", "spinning",
-                 "lazy", "lazyg")
+                 "lazy", "lazyg", "retiring")
 
     def __init__(self, id: int) -> None:
         self.id = id
@@ -264,6 +264,9 @@ class M:
         self.spinning = False
         self.lazy = False  # started by a plain gort call rather than gort.run
         self.lazyg: G | None = None  # lazy mode: the G of the thread's calling greenlet
+        # gomaxprocs went below this M's P: it runs only the Gs pinned to it
+        # (they cannot move), takes no new work, and exits once they are gone.
+        self.retiring = False
 
 
 class schedt:
@@ -278,9 +281,14 @@ class schedt:
         self.allgs: set[G] = set()  # live, non-dead Gs (Go: allgs; gort drops dead ones)
         self.ngsys = 0  # live system goroutines (timerproc)
         self.nsyscall = 0  # goroutines parked in gort.blocking (_Gsyscall)
-        self.allp: list[P] = []
+        self.allp: list[P] = []  # the Ps in use, allp[:gomaxprocs] (Go: allp)
         self.gomaxprocs = 1
-        self.m0: M | None = None
+        self.m0: M | None = None  # the M of the thread that started the runtime
+        self.allm: list[M] = []  # every M that is alive, retiring ones included
+        self.midle: list[M] = []  # Ms asleep on their note (Go: sched.midle)
+        self.nmidle = 0  # Ms blocked in findrunnable: on their note or in netpoll
+        self.nmspinning = 0  # Ms woken by wakep that have not found work yet
+        self.pollerm: M | None = None  # the M blocked in netpoll, if any
         # Hooks installed by the floors above (see docs/sched.md):
         #   timers:  timer0when (earliest when, inf if none), timerg (timerproc G)
         #   netpoll: netpoll(delay) -> gList, netpollBreak(), netpollWaiters
@@ -290,7 +298,6 @@ class schedt:
         self.netpollBreak: Any = None
         self.netpollWaiters = 0
         self.lastpoll = 0.0
-        self.pollingnet = False
         # How a run ends: main's result, a fatal exception, or neither yet.
         self.done = False
         self.result: Any = None
@@ -302,6 +309,7 @@ class schedt:
         # (the rest were reused), runqputslow spills to the global queue.
         self.ngreenlets = 0
         self.nspill = 0
+        self.nsteal = 0  # M:N: successful runqsteals
 
 
 class sudog:

@@ -6,6 +6,20 @@ count, a FIFO of sudogs and the root's lock.  The algorithm is Go's:
 a lock-free fast path (cansemacquire), then lock, nwait++, retry, queue,
 goparkunlock; a release that hands the count straight to the first waiter
 (``ticket``) when asked to, and then yields so that waiter runs at once.
+
+Locking (M:N)
+-------------
+``Sema.lock`` is Go's ``semaRoot.lock``: it guards ``waiters`` and ``nwait``
+in every mode.  Go changes ``count`` with atomics (Xadd, and a CAS in
+cansemacquire); gort's CAS is a lock, so in M:N mode (``_mn``, set through
+proc's add_mn_hook before a second M starts) every read-modify-write of
+``count`` also happens under ``Sema.lock``, and semrelease takes it always.
+With one M, goroutines switch only inside gopark, so the count's fast paths
+stay plain int updates and the lock is only taken by a goroutine that is
+about to park.  The lock is made on first need: a module-level creation
+lock with a double check makes that race-free under M:N (two creators must
+not publish two locks).  ``waiters`` is made under ``Sema.lock``.
+Lock order: Sema.lock -> sched.lock (goready runs after the lock drops).
 """
 
 from __future__ import annotations
@@ -13,8 +27,21 @@ from __future__ import annotations
 import threading
 from collections import deque
 
-from .proc import getg, gopark, goready, goyield
+from .proc import add_mn_hook, getg, gopark, goready, goyield
 from .runtime2 import G, sudog, waitReasonSemacquire
+
+_mn = False  # M:N mode: take Sema.lock for count too (see the docstring)
+
+
+def _mnhook(on: bool) -> None:
+    global _mn
+    _mn = on
+
+
+add_mn_hook(_mnhook)
+
+# Guards the first creation of any Sema's lock (double-checked).
+_rootlock = threading.Lock()
 
 
 class Sema:
@@ -24,17 +51,20 @@ class Sema:
 
     def __init__(self, count: int = 0) -> None:
         self.count = count
-        self.nwait = 0  # Go: semaRoot.nwait, read without the lock by release
+        self.nwait = 0  # Go: semaRoot.nwait; len(waiters), kept under lock
         # Made on the first wait: most semaphores (a connection's fdMutex has
         # three) never see one, and an empty deque plus a lock is ~700 bytes.
-        # (With one M nothing can race this; M:N will allocate them eagerly.)
+        # Under M:N every count update takes the lock, so make it now.
         self.waiters: deque[sudog] | None = None
-        self.lock: threading.Lock | None = None
+        self.lock: threading.Lock | None = threading.Lock() if _mn else None
 
 
 def _rootinit(s: Sema) -> threading.Lock:
-    s.waiters = deque()
-    lock = s.lock = threading.Lock()
+    """s.lock, made race-free: two Ms must not publish two different locks."""
+    with _rootlock:
+        lock = s.lock
+        if lock is None:
+            lock = s.lock = threading.Lock()
     return lock
 
 
@@ -44,6 +74,8 @@ def _unlock(gp: G, lock: threading.Lock) -> bool:
 
 
 def cansemacquire(s: Sema) -> bool:
+    """Take one count if there is one (Go: cansemacquire's CAS loop).  With
+    one M a plain update; under M:N the caller holds s.lock."""
     if s.count > 0:
         s.count -= 1
         return True
@@ -52,7 +84,13 @@ def cansemacquire(s: Sema) -> bool:
 
 def semacquire(s: Sema, lifo: bool = False, reason: str = waitReasonSemacquire) -> None:
     """Wait until s.count > 0 and decrement it (Go: semacquire1)."""
-    if s.count > 0:  # cansemacquire, inlined on the fast path
+    if _mn:
+        lock = s.lock or _rootinit(s)
+        with lock:
+            if s.count > 0:
+                s.count -= 1
+                return
+    elif s.count > 0:  # cansemacquire, inlined on the fast path
         s.count -= 1
         return
     sd = sudog(getg())
@@ -66,10 +104,13 @@ def semacquire(s: Sema, lifo: bool = False, reason: str = waitReasonSemacquire) 
             lock.release()
             return
         sd.ticket = 0
+        q = s.waiters
+        if q is None:
+            q = s.waiters = deque()
         if lifo:
-            s.waiters.appendleft(sd)
+            q.appendleft(sd)
         else:
-            s.waiters.append(sd)
+            q.append(sd)
         try:
             gopark(_unlock, lock, reason)
         except BaseException:
@@ -77,13 +118,19 @@ def semacquire(s: Sema, lifo: bool = False, reason: str = waitReasonSemacquire) 
             # our sudog out, so a later release does not wake a dead G.
             with lock:
                 try:
-                    s.waiters.remove(sd)
+                    q.remove(sd)
                     s.nwait -= 1
                 except ValueError:  # already dequeued by a release
                     if sd.ticket:
                         s.count += 1  # hand the count back
             raise
-        if sd.ticket != 0 or cansemacquire(s):
+        if sd.ticket != 0:
+            return
+        # Go retries cansemacquire (a CAS) here.  With one M a plain update
+        # is atomic; under M:N the loop's retry under the lock does it.
+        # (_mn is read after the park: the run may have gone M:N meanwhile.)
+        if not _mn and s.count > 0:
+            s.count -= 1
             return
 
 
@@ -93,6 +140,9 @@ def semrelease(s: Sema, handoff: bool = False) -> None:
     With handoff the count goes straight to that waiter (it cannot be
     stolen by a newcomer) and the caller yields so the waiter runs now.
     """
+    if _mn:
+        _semrelease_mn(s, handoff)
+        return
     s.count += 1
     if s.nwait == 0:
         return
@@ -105,4 +155,24 @@ def semrelease(s: Sema, handoff: bool = False) -> None:
         sd.ticket = 1
     goready(sd.g)
     if sd.ticket == 1:
+        goyield()
+
+
+def _semrelease_mn(s: Sema, handoff: bool) -> None:
+    """semrelease under M:N: Go's Xadd, its unlocked nwait check and the
+    hand-off's cansemacquire all become one critical section of s.lock."""
+    lock = s.lock or _rootinit(s)
+    with lock:
+        s.count += 1
+        if s.nwait == 0 or not s.waiters:
+            return
+        sd = s.waiters.popleft()
+        s.nwait -= 1
+        ticket = 0
+        if handoff and s.count > 0:
+            s.count -= 1
+            ticket = sd.ticket = 1
+    # The waiter reads its ticket only after this goready wakes it.
+    goready(sd.g)
+    if ticket:
         goyield()

@@ -14,10 +14,15 @@ signal_unix.go (SIGQUIT prints every goroutine).
     trace=<path>      record an execution trace of the run into <path>
                       (Chrome trace-event JSON; see gort/trace.py)
 
-sysmon is a plain thread with no P, as in Go.  It runs only when GORTDEBUG
-asks for something it does (gort has one M and no preemption, so Go's other
-sysmon duties -- retake, forced netpoll -- have nothing to act on yet).  Its
-sleep starts at 20 us and doubles after 50 idle rounds up to 10 ms, like Go's.
+sysmon is a plain thread with no P, as in Go.  With one M it runs only when
+GORTDEBUG asks for something it does.  When the run goes M:N it always runs
+(``ensure_mn``) and does Go's retake as far as greenlets allow: a P whose
+schedtick has not moved for 10 ms while its M runs a goroutine (no
+preemption: the goroutine is computing, or blocked in a plain OS call) is
+counted in ``nretake`` and the trace, and its unstarted Gs move to the global
+queue so that another M runs them (Go's handoffp).  Started Gs cannot move:
+they are pinned to the stuck M's thread.  Its sleep starts at 20 us and
+doubles after 50 idle rounds up to 10 ms, like Go's.
 """
 
 from __future__ import annotations
@@ -65,11 +70,12 @@ def schedtrace(detailed: bool, starttime: float, out: TextIO | None = None) -> s
     s = sched
     ms = int((time.monotonic() - starttime) * 1000)
     ps = list(s.allp)
-    ms_ = [s.m0] if s.m0 is not None else []
+    ms_ = list(s.allm)
     idle = sum(1 for m in ms_ if m.blocked)
     threads = threading.active_count()
     head = (f"SCHED {ms}ms: gomaxprocs={s.gomaxprocs} idleprocs={idle} threads={threads} "
-            f"spinningthreads=0 needspinning=0 idlethreads={idle} runqueue={s.runqsize}")
+            f"spinningthreads={s.nmspinning} needspinning=0 idlethreads={idle} "
+            f"runqueue={s.runqsize}")
     qs = " ".join(str(len(p.runq) + len(p.readyq) + (p.runnext is not None)) for p in ps)
     ticks = " ".join(str(p.schedtick) for p in ps)
     lines = []
@@ -123,9 +129,11 @@ class Sysmon:
         self.thread = threading.Thread(target=self.loop, name="gort-sysmon", daemon=True)
         self.warned: set[tuple[int, int]] = set()
         self.nblockwarn = 0
+        self.mn = False  # M:N: retake (hand off a stuck P's unstarted Gs)
+        self.nretake = 0
 
     def wanted(self) -> bool:
-        return self.trace_ms > 0 or self.blockwarn_ms > 0
+        return self.trace_ms > 0 or self.blockwarn_ms > 0 or self.mn
 
     def start(self) -> None:
         self.thread.start()
@@ -146,7 +154,7 @@ class Sysmon:
         while not self.stop_ev.wait(delay):
             now = time.monotonic()
             busy = False
-            if self.blockwarn_ms:
+            if self.blockwarn_ms or self.mn:
                 busy = self.retake(sched, now, lasttick)
             if now >= nextstamp:
                 # Go's GC stamps g.waitsince the first time it sees a G
@@ -186,7 +194,27 @@ class Sysmon:
                 continue
             held = now - prev[1]
             gp = m.curg
-            if held * 1000 >= self.blockwarn_ms and gp is not None:
+            if self.mn and held >= 0.010 and p.runq:
+                # Go: retake -> handoffp.  Each popleft is atomic, so the
+                # stuck M (should it wake) and thieves never take the same G.
+                n = 0
+                with sched.lock:
+                    while True:
+                        try:
+                            g = p.runq.popleft()
+                        except IndexError:
+                            break
+                        sched.runq.pushBack(g)
+                        sched.runqsize += 1
+                        n += 1
+                if n:
+                    self.nretake += 1
+                    found = True
+                    from . import proc
+                    if proc._trace is not None:
+                        proc._trace.instant(m, f"retake P{p.id}: {n} Gs handed off")
+                    proc.wakep()
+            if self.blockwarn_ms and held * 1000 >= self.blockwarn_ms and gp is not None:
                 key = (p.id, t)
                 if key in self.warned:
                     continue
@@ -243,6 +271,23 @@ def start(out: TextIO | None = None) -> None:
             _prev_sigquit = prev
             signal.signal(sigquit, _on_sigquit)
             _sigquit_installed = True
+
+
+def ensure_mn() -> None:
+    """The run went M:N: make sure sysmon runs, with retake on."""
+    global _sysmon
+    if _sysmon is not None:
+        _sysmon.mn = True
+        return
+    mon = Sysmon(parse_gortdebug())
+    mon.mn = True
+    _sysmon = mon
+    mon.start()
+
+
+def nretake() -> int:
+    """How many times sysmon handed a stuck P's unstarted Gs off (M:N)."""
+    return _sysmon.nretake if _sysmon is not None else 0
 
 
 def stop() -> None:

@@ -11,7 +11,7 @@ from time import perf_counter
 from typing import Any
 
 # Event kinds in the raw log.
-_CREATE, _RUN, _PARK, _READY, _EXIT, _BLOCK, _UNBLOCK, _TIMER = range(8)
+_CREATE, _RUN, _PARK, _READY, _EXIT, _BLOCK, _UNBLOCK, _TIMER, _INSTANT = range(9)
 
 
 class Tracer:
@@ -64,6 +64,11 @@ class Tracer:
         m = tg.m if tg is not None else None
         f = getattr(t.f, "__qualname__", None) or type(t.f).__name__
         self.ev.append((perf_counter(), _TIMER, m.id if m is not None else 0, 0, f))
+
+    def instant(self, mp: Any, text: str) -> None:
+        """A runtime event on M mp's lane (sysmon's retake)."""
+        with self.lock:
+            self.ev.append((perf_counter(), _INSTANT, mp.id, 0, text))
 
     def block(self, mp: Any, netpoll: bool) -> None:
         self.ev.append((perf_counter(), _BLOCK, mp.id, 0, "netpoll" if netpoll else "note"))
@@ -132,6 +137,9 @@ class Tracer:
             elif kind == _TIMER:
                 out.append({"ph": "i", "s": "t", "pid": 1, "tid": m, "name": "TimerFire",
                             "ts": us(t), "args": {"f": arg}})
+            elif kind == _INSTANT:
+                out.append({"ph": "i", "s": "t", "pid": 1, "tid": m, "name": arg,
+                            "ts": us(t)})
             elif kind == _BLOCK:
                 ms.add(m)
                 mclose(m, t, "idle")

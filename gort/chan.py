@@ -45,9 +45,19 @@ Where gort differs, and why
   ``chansend``/``chanrecv``/``closechan`` accept it with Go's behaviour
   (block forever, fail without blocking, "close of nil channel"); select
   accepts it as a never-ready case.
-* Go 1.23 timer channels: ``Chan.timer`` is the hook gort.time sets; as in
-  Go, len() and cap of a timer channel are 0.  There is no hook for Go's
-  lazy timer-channel send (maybeRunChan/blockTimerChan).
+* Go 1.23 timer channels: ``Chan.timer`` is the runtime timer gort.time
+  sets on a Timer/Ticker channel (a ``chantimer``, gort/time/timers.py); as
+  in Go, len() and cap of a timer channel are 0.  The hooks are Go's, on
+  the slow paths only, each guarded by ``timer is not None`` and marked
+  "Go 1.23": a receive that finds nothing (recv/recv_ok/__next__ before
+  parking, chanrecv with block=False, select's pass 1) calls
+  ``t.maybeRunChan()``; a receive that parks calls ``t.blockTimerChan(c)``
+  before gopark and ``t.unblockTimerChan(c)`` after it (also when killed),
+  so the timer is in the heap only while someone waits.  Go's maybeRunChan
+  sends into the buffer; gort's returns the value to the receiver that
+  asked, so a timer channel's buffer stays empty and the buffered fast
+  paths need no hook.  len() needs none either: it is 0 (Go 1.23 calls
+  maybeRunChan there only in asynctimerchan mode).
 * The name ``gort.chan`` is the constructor function; this module is
   ``sys.modules["gort.chan"]`` (``from gort.chan import Chan`` works).
 """
@@ -337,6 +347,11 @@ class Chan:
             return buf.popleft()
         if self.closed:
             return None
+        t = self.timer
+        if t is not None:  # Go 1.23: maybeRunChan (gort: the value comes back)
+            v = t.maybeRunChan()
+            if v is not None:
+                return v
         try:
             gp = _getcurrent().gort_g  # getg(), inlined
         except AttributeError:
@@ -356,12 +371,18 @@ class Chan:
             mysg.prev = x
             x.next = mysg
             q.last = mysg
+        if t is not None:
+            t.blockTimerChan(self)  # Go 1.23: blockTimerChan
         try:
             gopark(None, None, waitReasonChanReceive, gp)
         except BaseException:
             q.dequeueSudoG(mysg)
             mysg.elem = None
+            if t is not None:
+                t.unblockTimerChan(self)  # Go 1.23: unblockTimerChan
             raise
+        if t is not None:
+            t.unblockTimerChan(self)  # Go 1.23: unblockTimerChan
         v = mysg.elem
         mysg.elem = None
         return v
@@ -394,6 +415,11 @@ class Chan:
             return buf.popleft(), True
         if self.closed:
             return None, False
+        t = self.timer
+        if t is not None:  # Go 1.23: maybeRunChan (gort: the value comes back)
+            v = t.maybeRunChan()
+            if v is not None:
+                return v, True
         try:
             gp = _getcurrent().gort_g  # getg(), inlined
         except AttributeError:
@@ -413,12 +439,18 @@ class Chan:
             mysg.prev = x
             x.next = mysg
             q.last = mysg
+        if t is not None:
+            t.blockTimerChan(self)  # Go 1.23: blockTimerChan
         try:
             gopark(None, None, waitReasonChanReceive, gp)
         except BaseException:
             q.dequeueSudoG(mysg)
             mysg.elem = None
+            if t is not None:
+                t.unblockTimerChan(self)  # Go 1.23: unblockTimerChan
             raise
+        if t is not None:
+            t.unblockTimerChan(self)  # Go 1.23: unblockTimerChan
         v = mysg.elem
         mysg.elem = None
         return v, mysg.success
@@ -458,6 +490,11 @@ class Chan:
             return buf.popleft()
         if self.closed:
             raise StopIteration
+        t = self.timer
+        if t is not None:  # Go 1.23: maybeRunChan (gort: the value comes back)
+            v = t.maybeRunChan()
+            if v is not None:
+                return v
         try:
             gp = _getcurrent().gort_g  # getg(), inlined
         except AttributeError:
@@ -475,12 +512,18 @@ class Chan:
             mysg.prev = x
             x.next = mysg
             q.last = mysg
+        if t is not None:
+            t.blockTimerChan(self)  # Go 1.23: blockTimerChan
         try:
             gopark(None, None, waitReasonChanReceive, gp)
         except BaseException:
             q.dequeueSudoG(mysg)
             mysg.elem = None
+            if t is not None:
+                t.unblockTimerChan(self)  # Go 1.23: unblockTimerChan
             raise
+        if t is not None:
+            t.unblockTimerChan(self)  # Go 1.23: unblockTimerChan
         v = mysg.elem
         mysg.elem = None
         if not mysg.success:
@@ -626,6 +669,11 @@ def chanrecv(c: Chan | None, block: bool) -> tuple[bool, Any, bool]:
     # emptiness after seeing closed is folded in.)
     if not c.buf and c.sendq.first is None:
         if not c.closed:
+            t = c.timer
+            if t is not None:  # Go 1.23: maybeRunChan (gort: the value comes back)
+                v = t.maybeRunChan()
+                if v is not None:
+                    return True, v, True
             return False, None, False
         return True, None, False
     # Go: lock(&c.lock)

@@ -59,6 +59,16 @@ Where gort differs, and why
   reads the winner's index instead of searching for it.
 * A select killed while parked (teardown, a lazy runtime's Deadlock) takes
   all its sudogs off their queues before the exception goes on.
+* Go 1.23 timer channels (see gort/chan.py and gort/time/timers.py): pass 1
+  asks a timer channel's empty receive case ``t.maybeRunChan()`` when it
+  reaches it in pollorder (Go asks every timer case first, and buffers what
+  it gets; gort takes the value only for the case it is examining, so a
+  ready case that wins leaves the timer's value owed, not buffered).  Pass 1
+  notes those channels (``tchans``; None for a select without timers, so
+  passes 2 and 3 cost ordinary selects one test), pass 2 calls
+  ``blockTimerChan`` on each before parking, pass 3 (or the kill path)
+  ``unblockTimerChan``.  Go does this for send cases on timer channels too,
+  which Go's types rule out; gort only for receive cases.
 """
 
 from __future__ import annotations
@@ -192,6 +202,7 @@ def select(*cases: tuple, default: bool = False) -> tuple[int, Any, bool]:
 
     # pass 1 - look for something already waiting.
     hasnil = False
+    tchans = None  # the timer channels of receive cases (Go 1.23)
     for casi in pollorder:
         kind, c, elem = cases[casi]
         if c is None:
@@ -208,6 +219,15 @@ def select(*cases: tuple, default: bool = False) -> tuple[int, Any, bool]:
                 return casi, buf.popleft(), True  # Go: goto bufrecv
             if c.closed:
                 return casi, None, False  # Go: goto rclose
+            t = c.timer
+            if t is not None:  # Go 1.23: maybeRunChan (gort: the value comes back)
+                v = t.maybeRunChan()
+                if v is not None:
+                    return casi, v, True
+                if tchans is None:
+                    tchans = [c]  # for blockTimerChan in pass 2
+                else:
+                    tchans.append(c)
         else:
             if c.closed:
                 raise ClosedChannelError("send on closed channel")  # Go: goto sclose
@@ -280,6 +300,9 @@ def select(*cases: tuple, default: bool = False) -> tuple[int, Any, bool]:
             sg.prev = x
             x.next = sg
             q.last = sg
+    if tchans is not None:
+        for c in tchans:
+            c.timer.blockTimerChan(c)  # Go 1.23: blockTimerChan
     # g.waiting holds the sudog list while parked (Go); a channel op's
     # idle sudog, if any, is kept there otherwise (gort/chan.py).
     saved = gp.waiting
@@ -295,6 +318,9 @@ def select(*cases: tuple, default: bool = False) -> tuple[int, Any, bool]:
         gp.waiting = saved
         gp.param = None
         _dequeueall(cases, sglist, None, cache)
+        if tchans is not None:
+            for c in tchans:
+                c.timer.unblockTimerChan(c)  # Go 1.23: unblockTimerChan
         raise
 
     # pass 3 - dequeue from the unsuccessful channels.
@@ -307,6 +333,9 @@ def select(*cases: tuple, default: bool = False) -> tuple[int, Any, bool]:
     success = won.success
     v = won.elem
     _dequeueall(cases, sglist, won, cache)
+    if tchans is not None:
+        for c in tchans:
+            c.timer.unblockTimerChan(c)  # Go 1.23: unblockTimerChan
     if cases[casi][0] is caseRecv:
         return casi, v, success
     if not success:

@@ -16,6 +16,8 @@ import pytest
 
 import gort
 import gort.time as gtime
+from gort.chan import chanrecv
+from gort.sched import proc
 from gort.time import timers
 
 MAXINT64_NS = (1 << 63) - 1
@@ -460,17 +462,21 @@ def test_ticker_and_reset():
 def test_ticker_misses_ticks_and_keeps_phase():
     # A slow receiver misses ticks instead of queueing them, and the ticker
     # keeps its phase (Go: re-armed from when, skipping missed periods).
+    # The value is the due time (Go 1.23), so t0 is read before the ticker
+    # reads the clock: the ticks are due at creation + k*p >= t0 + k*p.
     def main():
         p = 0.05
-        tk = gtime.new_ticker(p)
         t0 = gtime.now()
+        tk = gtime.new_ticker(p)
+        t1 = gtime.now()
         gtime.sleep(5.2 * p)
         v = tk.c.recv()
-        assert v >= t0 + p
-        # One tick was buffered, the other four were dropped: the next one
-        # is the tick due at 6p, not a queued old one.
+        # The first tick nobody took (what a 1-slot buffer filled then
+        # would hold); the other four were dropped.
+        assert t0 + p <= v <= t1 + p
+        # The next one is the tick due at 6p, not a queued old one.
         v2 = tk.c.recv()
-        assert v2 >= t0 + 6 * p
+        assert t0 + 6 * p <= v2 <= t1 + 6 * p
         assert gtime.since(t0) >= 6 * p
         tk.stop()
         assert len(tk.c) == 0 and tk.c.cap == 0  # Go 1.23
@@ -694,6 +700,211 @@ def test_timer_gc():
         t = gtime.new_timer(0.01)
         gc.collect()
         recv_within(t.c, 2.0)
+
+    gort.run(main)
+
+
+# --------------------------------------------------------------------------
+# D6b. Go 1.23 lazy timer channels: in the heap only while someone waits
+
+
+def run_until(cond):
+    """Yield to the other goroutines until cond() (bounded)."""
+    for _ in range(1000):
+        if cond():
+            return
+        gort.gosched()
+    raise AssertionError("condition not reached")
+
+
+def test_chan_timer_not_in_heap_until_a_receiver_blocks():
+    def main():
+        base = timers.numtimers()
+        t = gtime.new_timer(3600)
+        tk = gtime.new_ticker(3600)
+        c = gtime.after(3600)
+        assert timers.numtimers() == base and timers.timerslen() == base
+        got = gort.chan(2)
+        gort.go(lambda: got.send(t.c.recv_ok()))
+        gort.go(lambda: got.send(gort.select(gort.recv(tk.c), gort.recv(c))))
+        run_until(lambda: t._r.blocked == 1 and tk._r.blocked == 1)
+        assert c.timer.blocked == 1
+        assert timers.numtimers() == base + 3  # t, tk and after's timer
+        t.reset(0)  # moves it in the heap; the waiter gets the value
+        v, ok = recv_within(got, 2.0)
+        assert ok and v > 0 and t._r.blocked == 0
+        assert timers.numtimers() == base + 2
+        tk.reset(1e-3)  # a ticker with a waiter fires; the select wins it
+        i, v, ok = recv_within(got, 2.0)
+        assert (i, ok) == (0, True) and v > 0
+        # Nobody waits any more: nothing is pending, the ticker is idle.
+        assert timers.numtimers() == base
+        assert tk._r.blocked == 0 and c.timer.blocked == 0 and c.timer.arg is None
+        tk.stop()
+
+    gort.run(main)
+
+
+def test_chan_timer_churn_leaves_heap_empty():
+    def main():
+        gtime.sleep(0.001)  # starts timerproc, so that timer0when is its report
+        for _ in range(20_000):
+            gtime.new_timer(60).stop()
+        for _ in range(2_000):
+            t = gtime.new_timer(60)
+            assert t.c is t.c  # the channel, made on first read, changes nothing
+            assert t.reset(120) is True
+            assert t.stop() is True
+            assert t.stop() is False
+        assert timers.timerslen() == 0 and timers.numtimers() == 0
+        assert proc.sched.timer0when == float("inf")
+
+    gort.run(main)
+
+
+def test_due_timer_seen_by_nonblocking_recv_and_select_default():
+    def main():
+        other = gort.chan()
+        t0 = gtime.now()
+        a = gtime.new_timer(0.005)
+        b = gtime.new_timer(0.005)
+        c = gtime.new_timer(0.005)
+        assert chanrecv(a.c, False) == (False, None, False)  # not due yet
+        assert ready(b.c) == (False, None)
+        gtime.sleep(0.02)
+        assert timers.numtimers() == 0  # due, but nobody waited: not heaped
+        ok, v, rok = chanrecv(a.c, False)  # Go: selectnbrecv
+        assert ok and rok and t0 + 0.005 <= v <= gtime.now()
+        i, v, rok = gort.select(gort.recv(other), gort.recv(b.c), default=True)
+        assert i == 1 and rok and t0 + 0.005 <= v
+        # A blocking receive of a due timer does not park.
+        assert t0 + 0.005 <= c.c.recv() <= gtime.now()
+        # Taken once: a one-shot timer is done, and stop says so.
+        assert chanrecv(a.c, False)[0] is False
+        assert a.stop() is False and b.stop() is False and c.stop() is False
+        # Due and not received is "still owed": stop discards it.
+        d = gtime.new_timer(0)
+        assert d.stop() is True
+        assert ready(d.c) == (False, None)
+
+    gort.run(main)
+
+
+def test_ticker_values_after_a_long_gap():
+    # Nobody reads a ticker for a while: the next receive gets the due time
+    # of the first tick it did not take (what Go 1.23's 1-slot buffer,
+    # filled at that tick, would hold), the ticks after it are dropped, and
+    # the phase is kept.
+    def main():
+        p = 0.05
+        t0 = gtime.now()
+        tk = gtime.new_ticker(p)
+        t1 = gtime.now()
+        gtime.sleep(5.5 * p)
+        assert timers.numtimers() == 0
+        i, v, _ = gort.select(gort.recv(tk.c), default=True)
+        assert i == 0 and t0 + p <= v <= t1 + p
+        if gtime.now() < t0 + 6 * p:  # (unless this M stalled past the next tick)
+            assert ready(tk.c) == (False, None)  # the four after it are gone
+        v = tk.c.recv()  # blocks until the tick on the grid after the gap
+        assert t0 + 6 * p <= v <= t1 + 6 * p
+        assert gtime.now() >= v
+        tk.stop()
+        gtime.sleep(2 * p)
+        assert ready(tk.c) == (False, None)
+
+    gort.run(main)
+
+
+def test_timer_value_owed_when_select_woken_by_another_case():
+    # The waiter on t.c is woken by another case before the timer fires:
+    # nobody can take the value then, and it is not lost -- the next
+    # receive gets it (Go buffers it; gort leaves it owed).
+    def main():
+        t = gtime.new_timer(0.01)
+        x = gort.chan()
+        got = gort.chan(1)
+        gort.go(lambda: got.send(gort.select(gort.recv(t.c), gort.recv(x))[0]))
+        run_until(lambda: t._r.blocked == 1)
+        x.send("x")  # readies the selecting goroutine; it has not run yet
+        end = gtime.now() + 0.02
+        while gtime.now() < end:  # hold the M past the timer's due time
+            pass
+        assert recv_within(got, 2.0) == 1
+        assert t._r.blocked == 0 and timers.numtimers() == 0
+        i, v, _ = gort.select(gort.recv(t.c), default=True)
+        assert i == 0 and v > 0
+        assert t.stop() is False
+
+    gort.run(main)
+
+
+def test_chan_timer_checkdead():
+    # Go 1.23: a Timer nobody waits on is not "a timer pending" -- the
+    # deadlock is reported at once ...
+    def idle():
+        t = gtime.new_timer(30)
+        tk = gtime.new_ticker(30)
+        gort.chan().recv()
+        t.stop()
+        tk.stop()
+
+    t0 = gtime.now()
+    with pytest.raises(gort.Deadlock):
+        gort.run(idle)
+    assert gtime.since(t0) < 10
+    # ... and a goroutine blocked on a timer's channel is not a deadlock.
+    assert gort.run(lambda: gtime.new_timer(0.02).c.recv()) > 0
+    # Blocked on a stopped timer: nothing can ever fire, deadlock (Go too).
+    def stopped():
+        t = gtime.new_timer(30)
+        t.stop()
+        t.c.recv()
+
+    with pytest.raises(gort.Deadlock):
+        gort.run(stopped)
+
+
+def test_chan_timer_waiter_killed_at_teardown():
+    box = []
+
+    def main():
+        t = gtime.new_timer(3600)
+        box.append(t)
+        gort.go(t.c.recv)
+        gort.go(lambda: gort.select(gort.recv(t.c), gort.recv(gort.chan())))
+        run_until(lambda: t._r.blocked == 2)
+        assert timers.numtimers() == 1
+
+    gort.run(main)  # kills both waiters
+    r = box[0]._r
+    assert r.blocked == 0 and r.hgen == 0 and r.arg is None
+    assert timers.timerslen() == 0
+
+
+def test_unreferenced_chan_timers_are_plain_garbage():
+    # No cycle between a Timer, its runtime timer and its channel: with the
+    # cyclic GC off, dropping the last reference frees them.
+    def main():
+        gc.disable()
+        try:
+            t = gtime.new_timer(3600)
+            c = t.c
+            ref = weakref.ref(c)
+            del t, c
+            assert ref() is None
+            c = gtime.new_ticker(3600).c
+            ref = weakref.ref(c)
+            del c
+            assert ref() is None
+            # ... also after a receiver has waited on it and left.
+            t = gtime.new_timer(0.001)
+            t.c.recv()
+            ref = weakref.ref(t.c)
+            del t
+            assert ref() is None
+        finally:
+            gc.enable()
 
     gort.run(main)
 

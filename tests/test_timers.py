@@ -156,10 +156,10 @@ def test_lazy_deletion_stays_bounded():
     def main():
         gtime.sleep(0.001)
         for _ in range(20_000):  # create+stop, one at a time
-            t = gtime.new_timer(10.0)
+            t = gtime.after_func(10.0, lambda: None)
             t.stop()
         assert len(timers._heap) <= 2
-        ts = [gtime.new_timer(10.0 + i * 1e-6) for i in range(20_000)]
+        ts = [gtime.after_func(10.0 + i * 1e-6, lambda: None) for i in range(20_000)]
         for t in reversed(ts):  # never the head until the last: compaction
             t.stop()
         assert timers.timerslen() <= 200, timers.timerslen()

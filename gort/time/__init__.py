@@ -1,8 +1,10 @@
 """Go's package time on gort's runtime timers: sleep, timers, tickers.
 
 Go: src/time/sleep.go, src/time/tick.go, and the runtime side in
-src/runtime/time.go (timeSleep, resetForSleep, goroutineReady, sendTime,
-goFunc, when).  Semantics are Go 1.23's.
+src/runtime/time.go (timeSleep, resetForSleep, goroutineReady, goFunc, when,
+newTimer/stopTimer/resetTimer; the channel-timer half -- sendTime,
+maybeRunChan, blockTimerChan -- is in gort/time/timers.py).  Semantics are
+Go 1.23's.
 
 Durations and times are float seconds; ``now()`` is ``time.monotonic()``, the
 clock every deadline in gort uses.  A duration may be an int or a float (or
@@ -13,30 +15,35 @@ duration means "now".
 
 Go 1.23 timer channels, and where gort differs
 ---------------------------------------------
-* **No stale values.**  After ``stop()`` or ``reset()`` returns, no value sent
-  before the call can be received.  A timer channel has a 1-slot buffer
-  (``chansend(c, v, block=False)`` from timerproc must never block); stop and
-  reset drain it with a non-blocking ``chanrecv`` and bump the timer's
-  ``seq``, and the send callback drops a send whose ``seq`` is stale (Go:
-  ``t.seq`` checked in ``unlockAndRun``).  With one M the drain alone would
-  do; the seq check is what M:N will need.
-* **stop/reset return "a value was still owed"** (Go 1.23): True if the timer
-  was pending, or had fired but its value had not been received (the drain
-  took it).  False: the value was received, or the timer was already stopped.
-* ``len(t.c)`` and ``t.c.cap`` are 0, as in Go 1.23 (``Chan.timer`` is set),
-  though a value may sit in the hidden 1-slot buffer.
-* **Unreferenced timers are collectable** (Go 1.23 TestTimerGC).  The heap
-  reaches a channel timer's channel only through a weak reference; when the
-  channel is collected (nobody holds the Timer, the Ticker or the channel)
-  the timer is deleted.  Go 1.23 gets the same effect by keeping a channel
-  timer out of the heap until someone blocks on its channel; gort cannot see
-  a receive start without hooks in chanrecv/select, so it keeps the timer in
-  the heap and lets the weak reference clean up.  ``after_func`` timers are
-  strongly held until they fire or are stopped, as in Go.
-* The value sent is the clock when timerproc ran the timer (>= the time the
-  timer was due).  Go 1.23 back-dates it to the due time because it sends
-  lazily at receive time; gort sends when it fires, so the value already says
-  when it fired, not when it was received.
+* **Lazy, as in Go 1.23.**  A Timer/Ticker/After channel's runtime timer (a
+  ``chantimer``, gort/time/timers.py) is in the heap only while a goroutine
+  is blocked receiving from the channel; chanrecv and select call Go's
+  ``maybeRunChan``/``blockTimerChan``/``unblockTimerChan`` hooks on their
+  slow paths.  So ``new_timer(d).stop()`` never touches the heap, an
+  unreferenced Timer/Ticker/channel is plain refcounted garbage (Go 1.23
+  TestTimerGC), and a timer nobody waits on does not keep checkdead from
+  reporting a deadlock (Go 1.23 reports it too).
+* **The value is the time the timer was due** (Go 1.23's sendTime subtracts
+  the delay), whenever it is received.  A receive that finds a due timer
+  takes the value then; a ticker nobody read for a while gives the due time
+  of its first unreceived tick, drops the others and keeps its phase.
+* **No stale values.**  After ``stop()`` or ``reset()`` returns, no value due
+  before the call can be received: gort never puts a timer's value in the
+  channel's buffer (Go sends into a 1-slot buffer and drains it), it hands
+  it to a waiting receiver or to the receive that finds it due; stop/reset
+  disarm and bump ``seq``, which ``_firechan`` checks (Go: ``t.seq`` in
+  ``unlockAndRun``; with one M nothing can be in flight, M:N will need it).
+* **stop/reset return "a value was still owed"** (Go 1.23): True if the
+  timer was armed -- pending, or due and not yet received.  False: the value
+  was received, or the timer was already stopped.
+* ``len(t.c)`` and ``t.c.cap`` are 0, as in Go 1.23 (``Chan.timer`` is set).
+* ``Timer.c`` of a ``new_timer`` Timer is made on its first read (a Chan
+  costs more than the rest of new_timer; a timer stopped before anyone
+  looks at its channel never needs one).  The state is all in the runtime
+  timer, so a channel made late behaves as one made at once.  Go makes it
+  in NewTimer.  (M:N will need that first read made atomic.)
+* ``after_func`` timers are ordinary heap timers, strongly held until they
+  fire or are stopped, as in Go.
 * ``sleep(d)`` with d <= 0 returns at once without yielding, as Go's Sleep
   does (gevent's ``sleep(0)`` yields; in gort use ``gort.gosched()`` for that).
   ``sleep`` reuses one runtime timer per goroutine (Go: ``gp.timer``) and arms
@@ -50,17 +57,16 @@ Go 1.23 timer channels, and where gort differs
 from __future__ import annotations
 
 import numbers
-import weakref
 from collections.abc import Callable
 from datetime import timedelta
 from time import monotonic
 from typing import Any
 
-from gort.chan import Chan, chanrecv, chansend
+from gort.chan import Chan
 from gort.sched.proc import getg, gopark, goready, newproc
 from gort.sched.runtime2 import G, _Gwaiting, waitReasonSleep
 
-from .timers import MAXWHEN, _killtimer, addtimer, deltimer, modtimer, timer
+from .timers import MAXWHEN, _firechan, addtimer, chantimer, deltimer, modtimer, timer
 
 __all__ = [
     "Nanosecond", "Microsecond", "Millisecond", "Second", "Minute", "Hour",
@@ -155,52 +161,13 @@ def sleep(d: float) -> None:
 
 
 # --------------------------------------------------------------------------
-# Channel timers
+# Channel timers (the runtime side is gort/time/timers.py: chantimer)
 
 
-class _chanref(weakref.ref):
-    """The heap's weak reference to a timer channel; ``r`` is its timer."""
-
-    __slots__ = ("r",)
-
-
-def _sendTime(w: _chanref, seq: int) -> None:
-    """Runs on timerproc: send the time without blocking (Go: sendTime).
-
-    A stale seq (the timer was stopped or reset after this send was
-    scheduled) drops the send; so does a full buffer (a ticker's slow
-    receiver misses ticks, as in Go).
-    """
-    r = w.r
-    if r is None or seq != r.seq:
-        return
-    c = w()
-    if c is not None:
-        chansend(c, monotonic(), False)
-
-
-def _chan_gone(w: _chanref) -> None:
-    """Weakref callback: nobody can receive from a timer's channel any more.
-
-    Runs wherever the channel was freed (possibly inside the cyclic GC, or on
-    another thread), so it only marks the timer dead -- no heap surgery,
-    which could interleave with a heap operation under way.  If it was the
-    heap's head, timer0when is set to the past so that timerproc runs, pops
-    it and tells the scheduler the honest next time.
-    """
-    r = getattr(w, "r", None)  # unset if the channel died inside _newchantimer
-    if r is not None:
-        w.r = None
-        _killtimer(r)
-
-
-def _newchantimer(when: float, period: float) -> tuple[Chan, timer]:
-    c = Chan(1)
-    w = _chanref(c, _chan_gone)
-    r = timer(when, period, _sendTime, w, 0)
-    w.r = r
+def _newchantimer(when: float, period: float) -> tuple[Chan, chantimer]:
+    c = Chan(1)  # Go's make(chan Time, 1); gort never fills the slot (timers.py)
+    r = chantimer(when, period)
     c.timer = r
-    addtimer(r)
     return c, r
 
 
@@ -213,17 +180,35 @@ class Timer:
     """A single event (Go: time.Timer).  Make one with ``new_timer(d)`` or
     ``after_func(d, f)``.
 
-    ``c`` receives the time once the timer fires (None for an after_func
-    timer).  ``stop()`` and ``reset(d)`` return whether a value was still
-    owed; after they return, no stale value can be received from ``c``.
+    ``c`` receives the time the timer was due, once it is (None for an
+    after_func timer).  ``stop()`` and ``reset(d)`` return whether a value
+    was still owed; after they return, no stale value can be received from
+    ``c``.
+
+    A ``new_timer`` Timer makes its channel on the first read of ``c`` (a
+    Chan costs more than the rest of the timer; a timer that is stopped
+    before anyone looks at its channel never needs one).  The timer's state
+    lives in the runtime timer, so a channel made late behaves exactly as
+    one made at once.
     """
 
-    __slots__ = ("c", "_r")
+    __slots__ = ("_c", "_r")
 
     def __init__(self) -> None:
         # The zero Timer (Go: Timer{}): stop/reset refuse it, as Go panics.
-        self.c: Chan | None = None
+        self._c: Chan | None = None
         self._r: timer | None = None
+
+    @property
+    def c(self) -> Chan | None:
+        """The channel that receives the time (Go: Timer.C)."""
+        c = self._c
+        if c is None:
+            r = self._r
+            if r is not None and r.isChan:
+                c = self._c = Chan(1)
+                c.timer = r
+        return c
 
     def stop(self) -> bool:
         """Stop the timer (Go: Timer.Stop).  True if the call stopped it,
@@ -232,12 +217,15 @@ class Timer:
         r = self._r
         if r is None:
             raise RuntimeError("time: Stop called on uninitialized Timer")
-        pending = deltimer(r)
-        c = self.c
-        if c is not None:
-            r.seq += 1
-            if chanrecv(c, False)[0]:
-                pending = True
+        if not r.isChan:
+            return deltimer(r)
+        # chantimer.stop, written out: new_timer+stop is the channel-timer
+        # churn path, and a call is ~10% of it.
+        pending = r.when != 0.0
+        r.when = 0.0
+        if r.hgen:
+            deltimer(r)
+        r.seq += 1
         return pending
 
     def reset(self, d: float) -> bool:
@@ -250,39 +238,36 @@ class Timer:
         if r is None:
             raise RuntimeError("time: Reset called on uninitialized Timer")
         when = _when(d, "Timer.reset")
-        c = self.c
-        if c is None:
+        if not r.isChan:
             return modtimer(r, when, 0.0, r.f, r.arg, r.seq)
-        drained = chanrecv(c, False)[0]
-        return modtimer(r, when, 0.0, _sendTime, r.arg, r.seq + 1) or drained
+        return r.modify(when, 0.0)
 
     def __repr__(self) -> str:
         r = self._r
         if r is None:
             return "<gort.time.Timer (uninitialized)>"
-        return f"<gort.time.Timer {'pending' if r.hgen else 'stopped'} when={r.when:.6f}>"
+        pending = r.when != 0.0 if r.isChan else r.hgen
+        return f"<gort.time.Timer {'pending' if pending else 'stopped'} when={r.when:.6f}>"
 
 
 class Ticker:
     """Ticks at a fixed period (Go: time.Ticker); make one with
     ``new_ticker(d)``.  A slow receiver misses ticks rather than queueing
-    them: ``c`` holds at most one, and the ticker keeps its phase."""
+    them: it gets the due time of the first tick it did not take, and the
+    ticker keeps its phase."""
 
     __slots__ = ("c", "_r")
 
     def __init__(self) -> None:
         self.c: Chan | None = None
-        self._r: timer | None = None
+        self._r: chantimer | None = None
 
     def stop(self) -> None:
         """Stop the ticker; no tick is received after this returns
         (Go: Ticker.Stop; like Go, stopping a zero Ticker does nothing)."""
         r = self._r
-        if r is None:
-            return
-        deltimer(r)
-        r.seq += 1
-        chanrecv(self.c, False)
+        if r is not None:
+            r.stop()
 
     def reset(self, d: float) -> None:
         """Stop the ticker and restart it with period d; the next tick comes
@@ -291,14 +276,13 @@ class Ticker:
         r = self._r
         if r is None:
             raise RuntimeError("time: Reset called on uninitialized Ticker")
-        chanrecv(self.c, False)
-        modtimer(r, _when(period, "Ticker.reset"), period, _sendTime, r.arg, r.seq + 1)
+        r.modify(_when(period, "Ticker.reset"), period)
 
     def __repr__(self) -> str:
         r = self._r
         if r is None:
             return "<gort.time.Ticker (uninitialized)>"
-        return f"<gort.time.Ticker period={r.period} {'running' if r.hgen else 'stopped'}>"
+        return f"<gort.time.Ticker period={r.period} {'running' if r.when else 'stopped'}>"
 
 
 def _period(d: Any, what: str) -> float:
@@ -317,9 +301,28 @@ _new = object.__new__
 
 def new_timer(d: float) -> Timer:
     """A Timer that sends the time on its channel ``c`` after d seconds
-    (Go: time.NewTimer)."""
-    tm = _new(Timer)  # skips Timer.__init__'s two stores: they are made here
-    tm.c, tm._r = _newchantimer(_when(d, "new_timer"), 0.0)
+    (Go: time.NewTimer).  It enters the timer heap only while a goroutine
+    waits on ``c`` (Go 1.23)."""
+    # _when(d) and chantimer(...) written out for the common case, as in
+    # after_func: this is the channel-timer churn path.
+    tp = d.__class__
+    if (tp is float or tp is int) and 0 < d < MAXWHEN:
+        when = monotonic() + d
+        if not when < MAXWHEN:
+            when = MAXWHEN
+    else:
+        when = _when(d, "new_timer")
+    r = _new(chantimer)
+    r.when = when
+    r.period = 0.0
+    r.f = _firechan
+    r.arg = None
+    r.seq = 0
+    r.hgen = 0
+    r.blocked = 0
+    tm = _new(Timer)
+    tm._c = None  # made on first read of tm.c
+    tm._r = r
     return tm
 
 
@@ -327,7 +330,8 @@ def after(d: float) -> Chan:
     """A channel that receives the time after d seconds (Go: time.After).
 
     Since Go 1.23 (and in gort) an unreferenced After channel and its timer
-    are garbage-collected even before they fire.
+    are garbage-collected even before they fire: the timer is in the heap
+    only while a goroutine waits on the channel.
     """
     return _newchantimer(_when(d, "after"), 0.0)[0]
 
@@ -358,7 +362,7 @@ def after_func(d: float, f: Callable[[], Any]) -> Timer:
     r.hgen = 0
     addtimer(r)
     tm = _new(Timer)
-    tm.c = None
+    tm._c = None
     tm._r = r
     return tm
 
@@ -369,7 +373,7 @@ def new_ticker(d: float) -> Ticker:
     d must be > 0 (ValueError otherwise, as Go panics).
     """
     period = _period(d, "new_ticker")
-    tk = Ticker()
+    tk = _new(Ticker)
     tk.c, tk._r = _newchantimer(_when(period, "new_ticker"), period)
     return tk
 

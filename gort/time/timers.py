@@ -47,11 +47,40 @@ starve timers -- which costs one greenlet switch per batch of due timers.
 It is started the first time a timer is added in a runtime and forgotten by
 the teardown hook.
 
-Callbacks run on timerproc and must not block: they ready a goroutine, send
-without blocking, or start a goroutine.  An exception in a callback is
+Callbacks run on timerproc and must not block: they ready a goroutine, hand a
+value to a waiting receiver, or start a goroutine.  An exception in a callback is
 reported as a goroutine panic is (under ``gort.run`` it ends the run with that
 exception; in a lazily started runtime it is printed) and timerproc keeps
 going, so one bad callback does not silently stop every other timer.
+
+Timer channels (Go 1.23)
+------------------------
+A ``chantimer`` (Go: a timer with ``isChan``; time.NewTimer, NewTicker,
+After, Tick) stays out of the heap until a goroutine blocks on its channel:
+chanrecv and selectgo call ``t.blockTimerChan(c)`` before they park (the
+timer is added if it is armed) and ``t.unblockTimerChan(c)`` after they wake
+(the last one to leave deletes it).  A receive that finds the channel empty
+calls ``t.maybeRunChan()``, which runs a due timer then and there.  So
+``new_timer(d).stop()`` never touches the heap, an unreferenced Timer or
+Ticker is plain garbage (nothing but its channel points to it), and a timer
+nobody waits on does not keep ``checkdead`` from reporting a deadlock, all
+as in Go 1.23.  ``when == 0`` means stopped (Go's ``t.when = 0``).
+
+Where gort differs: Go sends the value into the channel's 1-slot buffer
+(sendTime, non-blocking) and stop/reset drain it.  gort never buffers a
+timer's value: ``maybeRunChan`` returns it to the receiver that asked, and
+``_firechan`` (timerproc) hands it to a receiver still waiting or, if every
+waiter was already woken by another select case, leaves it owed -- due and
+unsent -- for the next receive.  The observable behaviour is the same (a
+buffered value is exactly a due, unsent one: stop/reset report it as
+pending and discard it), and no receive path has to look at a buffer that
+ordinary channels use.  The value is the time the timer was due, as Go
+1.23 sends (``sendTime`` subtracts the delay); a ticker that nobody read for
+a while gives the due time of its first unreceived tick and skips the rest,
+which is what a 1-slot buffer filled at that tick would hold.  The heap sees
+a channel timer as one-shot (timerproc does not re-arm it): ``_firechan``
+advances a ticker itself, as Go's ``unlockAndRun`` does, and re-adds it only
+while other receivers still wait.
 
 Concurrency: one M runs all goroutines and the GIL serialises the rest, so
 the heap has no lock (Go's ``timers.lock``).  M:N on free-threaded Python will
@@ -68,6 +97,7 @@ from math import nextafter
 from time import monotonic
 from typing import Any
 
+from gort.chan import send as _chansend
 from gort.sched import proc as _proc
 from gort.sched.proc import (
     _panic,
@@ -80,7 +110,8 @@ from gort.sched.proc import (
 )
 from gort.sched.runtime2 import G, _Gwaiting
 
-__all__ = ["timer", "addtimer", "deltimer", "modtimer", "numtimers", "timerslen", "MAXWHEN"]
+__all__ = ["timer", "chantimer", "addtimer", "deltimer", "modtimer", "numtimers", "timerslen",
+           "MAXWHEN"]
 
 INF = float("inf")
 # Go clamps when to 1<<63-1 ns (about 292 years): a huge duration never
@@ -104,6 +135,8 @@ class timer:
     """
 
     __slots__ = ("when", "period", "f", "arg", "seq", "hgen")
+
+    isChan = False  # Go: t.isChan (a class attribute: fixed per kind of timer)
 
     def __init__(self, when: float = 0.0, period: float = 0.0,
                  f: Callable[[Any, int], Any] | None = None, arg: Any = None,
@@ -233,28 +266,6 @@ def modtimer(t: timer, when: float, period: float, f: Callable[[Any, int], Any],
     return pending
 
 
-def _killtimer(t: timer) -> None:
-    """Mark t dead without touching the heap's structure.
-
-    For weakref callbacks (gort.time's collected timer channels), which may
-    run in the middle of a heap operation (inside the cyclic GC) or on
-    another thread.  A dead head is left for timerproc to pop; if timerproc
-    sleeps, timer0when goes to the past so that it runs and then reports the
-    honest next time (or none); the same when dead entries dominate, so that
-    timerproc compacts the heap.
-    """
-    global _ndead
-    if not t.hgen:
-        return
-    t.hgen = 0
-    _ndead += 1
-    heap = _heap
-    if heap and (heap[0][2] is t or (_ndead > _COMPACT_MIN and _ndead > len(heap) >> 1)):
-        tg = _tpg
-        if tg is not None and tg.status == _Gwaiting:
-            _sched.timer0when = 0.0
-
-
 def numtimers() -> int:
     """Pending timers of this runtime (dead heap entries not counted)."""
     return len(_heap) - _ndead
@@ -291,9 +302,143 @@ def _compact() -> None:
     live = [e for e in heap if e[2].hgen == e[1]]
     heap[:] = live
     heapify(heap)
-    # Not "= 0": a weakref callback (_killtimer) may have killed an entry
-    # the comprehension had already kept.
     _ndead -= n - len(live)
+
+
+# --------------------------------------------------------------------------
+# Timer channels (Go 1.23: maybeRunChan, blockTimerChan, unblockTimerChan)
+
+
+class chantimer(timer):
+    """The runtime timer of a time.Timer/Ticker channel (Go: a timer with
+    ``isChan``); see "Timer channels" in the module docstring.
+
+    ``when`` is 0 when stopped (or a one-shot timer has run).  ``period`` is
+    a ticker's.  ``blocked`` counts goroutines parked on the channel (Go:
+    ``t.blocked``); the timer is in the heap only while it is > 0.  ``f`` is
+    always ``_firechan``, and ``arg`` is the channel while ``blocked`` > 0,
+    None otherwise: the channel already points here (``Chan.timer``), and a
+    permanent pointer back would make every unreferenced timer a cycle for
+    the cyclic GC instead of plain refcounted garbage.
+
+    chanrecv and selectgo call the three methods below on ``c.timer`` from
+    their slow paths only (nothing ready; about to park; woken).  With one M
+    they need no lock (Go takes ``t.mu``); M:N will.
+    """
+
+    __slots__ = ("blocked",)
+
+    isChan = True
+
+    def __init__(self, when: float = 0.0, period: float = 0.0) -> None:
+        # gort.time's constructors write these fields out instead (one
+        # Python call less on the new_timer path).
+        self.when = when
+        self.period = period
+        self.f = _firechan
+        self.arg = None
+        self.seq = 0
+        self.hgen = 0
+        self.blocked = 0
+
+    def __repr__(self) -> str:
+        state = "heaped" if self.hgen else ("armed" if self.when else "stopped")
+        return (f"<chantimer when={self.when:.6f} period={self.period} seq={self.seq} "
+                f"blocked={self.blocked} {state}>")
+
+    def maybeRunChan(self) -> float | None:
+        """A receive found the channel empty: if the timer is due and not in
+        the heap, run it now and return its value (the due time) to that
+        receiver; None if nothing is due (Go: maybeRunChan + unlockAndRun,
+        which sends into the buffer instead)."""
+        when = self.when
+        if not when or self.hgen:  # stopped, or the heap is in charge
+            return None
+        now = monotonic()
+        if when > now:
+            return None
+        _chanadvance(self, when, now)
+        return when
+
+    def blockTimerChan(self, c: Any) -> None:
+        """A receive on c is about to park: the timer must be in the heap
+        if it is armed (Go: blockTimerChan + needsAdd/maybeAdd)."""
+        self.blocked += 1
+        self.arg = c
+        if not self.hgen and self.when:
+            addtimer(self)
+
+    def unblockTimerChan(self, c: Any) -> None:
+        """A receive on c that had parked is awake (or killed): the last
+        one out takes the timer out of the heap, keeping ``when`` (Go:
+        unblockTimerChan, which marks it a zombie)."""
+        b = self.blocked - 1
+        self.blocked = b
+        if not b:
+            self.arg = None
+            if self.hgen:
+                deltimer(self)
+
+    def stop(self) -> bool:
+        """Disarm; True if a value was still owed -- armed, or due and not
+        yet received (Go 1.23: (*timer).stop, sync timer channels)."""
+        pending = self.when != 0.0
+        self.when = 0.0
+        if self.hgen:
+            deltimer(self)
+        self.seq += 1
+        return pending
+
+    def modify(self, when: float, period: float) -> bool:
+        """Re-arm for ``when`` (and ``period``); returns what stop() would
+        have.  Nothing sent before the call can be received after it: a
+        timer's value only exists when a receiver takes it (Go 1.23: modify)."""
+        pending = self.when != 0.0
+        self.period = period
+        self.seq += 1
+        if self.hgen:  # receivers wait: move it
+            modtimer(self, when, period, _firechan, self.arg, self.seq)
+        else:
+            self.when = when
+            if self.blocked:
+                addtimer(self)
+        return pending
+
+
+def _chanadvance(t: chantimer, when: float, now: float) -> None:
+    """The timer due at ``when`` runs at ``now``: a one-shot timer is done,
+    a ticker moves to its next tick after now, keeping its phase and
+    skipping the ticks nobody took (Go: unlockAndRun's next)."""
+    period = t.period
+    if period > 0:
+        when += period * (1.0 + (now - when) // period)
+        if not when > now:
+            when = nextafter(now, INF)  # a period below float resolution
+        elif not when < MAXWHEN:
+            when = MAXWHEN
+        t.when = when
+    else:
+        t.when = 0.0
+
+
+def _firechan(c: Any, seq: int) -> None:
+    """Runs on timerproc when a channel timer in the heap is due (Go:
+    unlockAndRun + sendTime): hand the due time to the first receiver that
+    can still take it.  If every waiter was already woken by another select
+    case, the value stays owed (due, unsent) for the next receive."""
+    t = c.timer
+    if seq != t.seq:  # stopped or reset while in flight (M:N; see stop)
+        return
+    when = t.when
+    if not when:
+        return
+    sg = c.recvq.dequeue()
+    if sg is None:
+        return
+    _chanadvance(t, when, monotonic())
+    _chansend(c, sg, when)
+    if t.when and c.recvq.first is not None:
+        addtimer(t)  # a ticker, and others still wait for its next tick
 
 
 # --------------------------------------------------------------------------
@@ -310,7 +455,8 @@ def timerproc() -> None:
 
     A periodic timer is re-armed *before* its f runs, from the time it was
     due, skipping the periods it missed (Go: when += period*(1 + -delta/period)),
-    so a late timerproc never makes a ticker fire in a burst.
+    so a late timerproc never makes a ticker fire in a burst.  A channel
+    timer is popped like a one-shot one: ``_firechan`` re-arms it.
     """
     global _tpg, _ndead
     me = _tpg
@@ -321,14 +467,14 @@ def timerproc() -> None:
             now = monotonic()
             while heap:
                 when, gen, t = heap[0]
-                if t.hgen != gen:  # dead: deleted mid-batch, or by _killtimer
+                if t.hgen != gen:  # dead: deleted, possibly mid-batch
                     heappop(heap)
                     _ndead -= 1
                     continue
                 if when > now:
                     break
                 period = t.period
-                if period > 0:
+                if period > 0 and not t.isChan:  # _firechan re-arms a ticker
                     when += period * (1.0 + (now - when) // period)
                     if not when > now:
                         # A period below the float resolution of `when`
@@ -349,8 +495,6 @@ def timerproc() -> None:
                     t.f(t.arg, t.seq)
                 except Exception as e:  # noqa: BLE001 - reported, see docstring
                     _timerpanic(t, e)
-            if _ndead > _COMPACT_MIN and _ndead > len(heap) >> 1:
-                _compact()  # dead entries left by _killtimer
             if not heap:
                 timerproc_park(INF)
                 continue

@@ -61,6 +61,8 @@ def main(n: int) -> list[dict]:
 
 if __name__ == "__main__":
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    # The counters below describe one P's queues and greenlet reuse.
+    gort.gomaxprocs(1)
     rounds = gort.run(main, n)
     for r, what in zip(rounds, ("never block", "all park in 'chan send' at once"), strict=True):
         print(f"{r['n']:,} goroutines on a chan({r['cap']:,}) -- they {what}:")

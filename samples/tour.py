@@ -145,6 +145,8 @@ if __name__ == "__main__":
     args = ap.parse_args()
     if args.trace:
         gort.trace.start(args.trace)
+    # The tour walks one P step by step (GORTMAXPROCS would change the story).
+    gort.gomaxprocs(1)
     try:
         gort.run(main)
     finally:

@@ -15,8 +15,8 @@ from gort.sched import proc
 from gort.sched.sysmon import parse_gortdebug
 
 SCHED_RE = re.compile(
-    r"^SCHED \d+ms: gomaxprocs=1 idleprocs=\d+ threads=\d+ spinningthreads=0 "
-    r"needspinning=0 idlethreads=\d+ runqueue=\d+ \[\d+\] schedticks=\[\d+\]$")
+    r"^SCHED \d+ms: gomaxprocs=\d+ idleprocs=\d+ threads=\d+ spinningthreads=\d+ "
+    r"needspinning=0 idlethreads=\d+ runqueue=\d+ \[\d+( \d+)*\] schedticks=\[\d+( \d+)*\]$")
 
 
 def test_parse_gortdebug():
@@ -37,7 +37,9 @@ def test_schedtrace_line_format():
     assert SCHED_RE.match(line), line
 
 
-def test_scheddetail_lines():
+def test_scheddetail_lines(monkeypatch):
+    monkeypatch.setenv("GORTMAXPROCS", "1")  # the exact lines of one P and one M
+
     def main():
         gort.go(proc.gopark, None, None, "chan receive")
         gort.gosched()
@@ -90,6 +92,21 @@ def _run_script(code, env_extra, timeout=30):
     env = dict(os.environ, **env_extra)
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env,
                           capture_output=True, text=True, timeout=timeout)
+
+
+def test_schedtrace_shows_every_p_and_m():
+    def main():
+        gort.gomaxprocs(3)
+        line = gort.debug.schedtrace_line()
+        detail = gort.debug.schedtrace_line(detail=True).splitlines()
+        return line, detail
+
+    line, detail = gort.run(main)
+    assert SCHED_RE.match(line), line
+    assert "gomaxprocs=3" in line
+    assert re.search(r"\[\d+ \d+ \d+\] schedticks=\[\d+ \d+ \d+\]$", line), line
+    assert [ln.split(":")[0] for ln in detail if ln.startswith("  P")] == ["  P0", "  P1", "  P2"]
+    assert len([ln for ln in detail if ln.startswith("  M")]) == 3
 
 
 def test_schedtrace_env_prints_periodically():

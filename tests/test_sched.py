@@ -28,9 +28,11 @@ def test_run_twice_and_state_reset():
     assert proc.sched.m0 is None
 
 
-def test_runnext_order_like_go():
+def test_runnext_order_like_go(monkeypatch):
     # Go: newproc puts the new G in runnext, kicking the previous one to the
-    # tail of the local queue, so the last started runs first.
+    # tail of the local queue, so the last started runs first.  (One P: with
+    # several, gort's newproc uses the tail of runq so that idle Ms can steal.)
+    monkeypatch.setenv("GORTMAXPROCS", "1")
     order = []
 
     def main():

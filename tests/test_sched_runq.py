@@ -1,15 +1,26 @@
 """The run queues' policy: started Gs never queue behind unstarted ones that
 spilled to the global queue, and the greenlet pool grows with a burst and
-shrinks when the M goes idle (gort/sched/proc.py, runtime2.P)."""
+shrinks when the M goes idle (gort/sched/proc.py, runtime2.P).
+
+These look at one P's queues, so they run with GOMAXPROCS=1 whatever
+GORTMAXPROCS says (tests/test_mn_sched.py covers several Ps).
+"""
 
 from __future__ import annotations
 
 from time import perf_counter
 
+import pytest
+
 import gort
 import gort.time
 from gort.sched import proc
 from gort.sched.runtime2 import GRFREE_IDLE, RUNQ_SIZE
+
+
+@pytest.fixture(autouse=True)
+def _one_p(monkeypatch):
+    monkeypatch.setenv("GORTMAXPROCS", "1")
 
 
 def test_timer_woken_gs_run_before_spilled_unstarted_gs():

@@ -299,7 +299,10 @@ def runqputslow(pp: P, gp: G) -> None:
     batch = gQueue()
     q = pp.runq
     for _ in range(len(q) // 2):
-        batch.pushBack(q.popleft())
+        try:
+            batch.pushBack(q.popleft())
+        except IndexError:  # M:N: thieves took the rest
+            break
     batch.pushBack(gp)
     sched.nspill += 1
     with sched.lock:
@@ -982,8 +985,10 @@ def gbody(gp: G) -> None:
                 s.maingoexit = True
         except GreenletExit:
             if s.exiting:
+                # End the greenlet quietly: its parent (g0, or whoever threw)
+                # gets None, never the exception object as a "next G".
                 _gdestroy(gp)
-                raise
+                return
         except BaseException as e:  # noqa: BLE001 - a goroutine's panic
             _panic(gp, e)
         gp = goexit0(gp, gr)

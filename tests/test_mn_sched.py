@@ -1,0 +1,290 @@
+"""M:N: several Ps, each run by its own M (OS thread) -- gort/sched/proc.py.
+
+Goroutines spread over threads, unstarted ones are stolen, a thread stuck in
+a plain blocking call does not hold up the others, gomaxprocs grows and
+shrinks at run time without leaking threads, and checkdead looks at every M.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import psutil
+import pytest
+
+import gort
+import gort.time
+from gort.sched import proc
+
+pytestmark = pytest.mark.parametrize("nprocs", [2, 4])
+
+
+def _spin(seconds: float) -> None:
+    t = time.perf_counter() + seconds
+    while time.perf_counter() < t:
+        pass
+
+
+def _wait(cond, timeout: float = 10.0) -> None:
+    """Poll cond from a goroutine, bounded."""
+    end = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > end:
+            raise AssertionError("condition not met in time")
+        gort.time.sleep(0.002)
+
+
+def test_goroutines_run_on_several_threads(nprocs):
+    def main() -> tuple[int, int]:
+        assert gort.gomaxprocs(nprocs) >= 1
+        idents: set[int] = set()
+        done = [0]
+
+        def f() -> None:
+            _spin(0.002)  # hold the M long enough for the others to steal
+            idents.add(threading.get_ident())
+            gort.time.sleep(0.001)
+            idents.add(threading.get_ident())
+            done[0] += 1
+
+        for _ in range(200):
+            gort.go(f)
+        _wait(lambda: done[0] == 200)
+        return len(idents), gort.gomaxprocs()
+
+    nthreads, p = gort.run(main)
+    assert p == nprocs
+    assert nthreads >= 2
+
+
+def test_started_goroutine_stays_on_its_thread(nprocs):
+    def main() -> list[bool]:
+        gort.gomaxprocs(nprocs)
+        same = []
+
+        def f() -> None:
+            me = threading.get_ident()
+            for _ in range(20):
+                gort.time.sleep(0.0005)
+                _spin(0.0002)
+                gort.gosched()
+                same.append(threading.get_ident() == me)
+
+        for _ in range(20):
+            gort.go(f)
+        _wait(lambda: len(same) == 400)
+        return same
+
+    assert all(gort.run(main))
+
+
+def test_thread_blocked_in_a_plain_call_does_not_hold_up_unstarted_goroutines(nprocs):
+    # Go: the blocked M's P is handed off (retake/handoffp); gort: its
+    # unstarted Gs are stolen by idle Ms, or handed off by sysmon.
+    def main() -> tuple[float, float]:
+        gort.gomaxprocs(nprocs)
+        finished: list[float] = []
+        span = [0.0, 0.0]
+
+        def g() -> None:
+            finished.append(time.monotonic())
+
+        def blocker() -> None:
+            span[0] = time.monotonic()
+            for _ in range(200):
+                gort.go(g)
+            time.sleep(0.6)  # not gort.time.sleep: the whole thread blocks
+            span[1] = time.monotonic()
+
+        gort.go(blocker)
+        _wait(lambda: len(finished) == 200 and span[1])
+        return max(finished) - span[0], span[1] - span[0]
+
+    last, blocked = gort.run(main)
+    assert blocked >= 0.6
+    assert last < 0.5, f"the 200 goroutines finished {last:.3f} s after the blocker started"
+
+
+def test_unstarted_goroutines_are_stolen(nprocs):
+    def main() -> int:
+        gort.gomaxprocs(nprocs)
+        done = [0]
+
+        def f() -> None:
+            _spin(0.001)
+            done[0] += 1
+
+        # Fewer than a local queue's worth: none spill to the global queue,
+        # so the other Ms get work only by stealing it.
+        for _ in range(200):
+            gort.go(f)
+        _wait(lambda: done[0] == 200)
+        return proc.sched.nsteal
+
+    assert gort.run(main) > 0
+
+
+def test_grow_and_shrink_at_run_time_without_thread_leaks(nprocs):
+    me = psutil.Process()
+    base = me.num_threads()
+
+    def main() -> list[int]:
+        seen = []
+        done = [0]
+
+        def f() -> None:
+            _spin(0.0003)
+            gort.time.sleep(0.001)
+            done[0] += 1
+
+        for n in (nprocs, 1, nprocs, 2, 1):
+            gort.gomaxprocs(n)
+            assert gort.gomaxprocs() == n
+            done[0] = 0
+            for _ in range(100):
+                gort.go(f)
+            _wait(lambda: done[0] == 100)
+            seen.append(len(proc.sched.allp))
+        # Down to one P: the retired Ms exit once their goroutines are gone.
+        _wait(lambda: len(proc.sched.allm) == 1)
+        return seen
+
+    assert gort.run(main) == [nprocs, 1, nprocs, 2, 1]
+    deadline = time.monotonic() + 5
+    while me.num_threads() > base and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert me.num_threads() <= base
+
+
+def test_shrinking_keeps_pinned_goroutines_running(nprocs):
+    # A goroutine parked on a retiring M still runs there when woken.
+    def main() -> int:
+        gort.gomaxprocs(nprocs)
+        where: dict[int, int] = {}
+        woke = [0]
+
+        def f(i: int) -> None:
+            where[i] = threading.get_ident()
+            gort.time.sleep(0.05)
+            assert threading.get_ident() == where[i]
+            woke[0] += 1
+
+        for i in range(50):
+            gort.go(f, i)
+        _wait(lambda: len(where) == 50)
+        gort.gomaxprocs(1)
+        _wait(lambda: woke[0] == 50)
+        return len(set(where.values()))
+
+    assert gort.run(main) >= 1
+
+
+def test_deadlock_is_seen_across_ms(nprocs):
+    def main() -> None:
+        gort.gomaxprocs(nprocs)
+        for _ in range(8):
+            gort.go(proc.gopark, None, None, "chan receive")
+        proc.gopark(None, None, "chan receive")
+
+    with pytest.raises(gort.Deadlock, match="all goroutines are asleep"):
+        gort.run(main)
+
+
+def test_a_sleeper_on_another_m_is_not_a_deadlock(nprocs):
+    def main() -> str:
+        gort.gomaxprocs(nprocs)
+        me = proc.getg()
+        out = []
+
+        def waker() -> None:
+            gort.time.sleep(0.1)
+            out.append(threading.get_ident())
+            proc.goready(me)
+
+        gort.go(waker)
+        proc.gopark(None, None, "chan receive")
+        return "woken"
+
+    assert gort.run(main) == "woken"
+
+
+def test_blocking_calls_from_several_ms(nprocs):
+    def main() -> list[int]:
+        gort.gomaxprocs(nprocs)
+        results: list[int] = []
+
+        def f(i: int) -> None:
+            results.append(gort.blocking(lambda: (time.sleep(0.05), i)[1]))
+
+        for i in range(8):
+            gort.go(f, i)
+        _wait(lambda: len(results) == 8)
+        return sorted(results)
+
+    assert gort.run(main) == list(range(8))
+
+
+def test_panic_on_another_m_ends_the_run(nprocs):
+    def main() -> None:
+        gort.gomaxprocs(nprocs)
+
+        def bad() -> None:
+            _spin(0.001)
+            raise ValueError("boom")
+
+        for _ in range(4):
+            gort.go(bad)
+        gort.time.sleep(5)
+
+    t = time.monotonic()
+    with pytest.raises(ValueError, match="boom"):
+        gort.run(main)
+    assert time.monotonic() - t < 4
+
+
+def test_main_returning_kills_goroutines_on_every_m(nprocs):
+    me = psutil.Process()
+    base = me.num_threads()
+    cleaned: list[int] = []
+
+    def main() -> None:
+        gort.gomaxprocs(nprocs)
+        started = [0]
+
+        def f() -> None:
+            started[0] += 1
+            try:
+                proc.gopark(None, None, "chan receive")
+            finally:
+                cleaned.append(threading.get_ident())
+
+        for _ in range(40):
+            gort.go(f)
+        _wait(lambda: started[0] == 40)
+
+    gort.run(main)
+    assert len(cleaned) == 40
+    assert gort.num_goroutine() == 1
+    deadline = time.monotonic() + 5
+    while me.num_threads() > base and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert me.num_threads() <= base
+
+
+def test_lazy_runtime_with_several_ms(nprocs):
+    gort.gomaxprocs(nprocs)
+    done = [0]
+
+    def f() -> None:
+        _spin(0.0005)
+        gort.time.sleep(0.001)
+        done[0] += 1
+
+    for _ in range(100):
+        gort.go(f)
+    end = time.monotonic() + 10
+    while done[0] < 100 and time.monotonic() < end:
+        gort.time.sleep(0.005)
+    assert done[0] == 100
+    assert gort.gomaxprocs() == nprocs

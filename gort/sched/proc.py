@@ -1246,6 +1246,8 @@ def procresize(n: int) -> None:
         _setmn(True)
     with s.lock:
         old = len(s.allp)
+        # Copy on write: thieves and sysmon read sched.allp without the lock.
+        allp = list(s.allp)
         if n > old:
             for i in range(old, n):
                 mp = next((m for m in s.allm if m.retiring and m.p.id == i), None)
@@ -1263,9 +1265,9 @@ def procresize(n: int) -> None:
                                                  name=f"gort-M{mp.id}", daemon=True)
                     s.allm.append(mp)
                     start.append(mp)
-                s.allp.append(mp.p)
+                allp.append(mp.p)
         elif n < old:
-            for pp in s.allp[n:]:
+            for pp in allp[n:]:
                 mp = pp.m
                 mp.retiring = True
                 q = pp.runq
@@ -1278,7 +1280,8 @@ def procresize(n: int) -> None:
                     moved = True
                 if mp.blocked:
                     _wakem(mp)
-            del s.allp[n:]
+            del allp[n:]
+        s.allp = allp
         s.gomaxprocs = n
     for mp in start:
         mp.thread.start()

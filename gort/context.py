@@ -37,9 +37,25 @@ Choices, and where gort differs
   goroutine per expiry; gort saves the goroutine.
 * Deadlines are absolute times on ``gort.time.now()`` (``time.monotonic()``),
   the clock of every deadline in gort.
-* Go's mutex in cancelCtx is not taken: with one M, cancel runs to completion
-  without another goroutine getting in.  Cancelling from another OS thread is
-  not supported (M:N with free-threaded Python will need the lock back).
+* Locking.  Go's ``cancelCtx.mu`` guards ``done``, ``children``, ``err``
+  (and a timerCtx's ``timer``).  gort takes it (``_mu``, a threading.Lock)
+  only in M:N mode (``_mn``, set through proc's add_mn_hook before a second
+  M starts): with one M, a cancel runs to completion without another
+  goroutine getting in.  Under M:N, ``_mu`` is made with the context (or,
+  for a context made before the run went M:N, on first need under the
+  module's ``_ctxlock``, double-checked).  As in Go, a cancel holds the
+  context's lock while it closes ``done`` and cancels the children (lock
+  order: parent -> child -> the channel's lock -> sched.lock), and takes
+  the parent's lock only after dropping its own (removeChild).  ``err`` is
+  stored just before ``done`` closes, and ``err()`` reads it without the
+  lock while it is None; once it is set, err() takes the lock once, so it
+  returns only after the cancel that set it has closed ``done`` and
+  canceled the children (what Go's locked Err gives).  gort differs in
+  where the deadline timer is added and deleted: outside ``_mu`` (Go
+  holds c.mu), so a context's own cancel never holds its lock while it
+  takes the timer heap's; a cascade from a parent does hold the parent's,
+  so timerproc must not hold the heap's lock while it runs a timer's f
+  (Go's unlockAndRun does not).
 * Not ported (yet): Go 1.20's cause (``WithCancelCause``, ``Cause``), Go
   1.21's ``AfterFunc``, ``WithoutCancel``, ``WithDeadlineCause``.
 """
@@ -47,12 +63,13 @@ Choices, and where gort differs
 from __future__ import annotations
 
 import numbers
+import threading
 from collections.abc import Callable
 from time import monotonic
 from typing import Any
 
 from gort.chan import Chan, closechan
-from gort.sched.proc import newproc
+from gort.sched.proc import add_mn_hook, newproc
 from gort.selectgo import recv, select
 from gort.time import _dur
 from gort.time.timers import MAXWHEN, addtimer, deltimer, timer
@@ -77,6 +94,19 @@ class DeadlineExceededError(TimeoutError):
 
 Canceled = CanceledError("context canceled")
 DeadlineExceeded = DeadlineExceededError("context deadline exceeded")
+
+_mn = False  # M:N mode: cancelCtx._mu is taken (see the module docstring)
+
+
+def _mnhook(on: bool) -> None:
+    global _mn
+    _mn = on
+
+
+add_mn_hook(_mnhook)
+
+# Guards the first creation of a context's _mu and of _closedchan (double-checked).
+_ctxlock = threading.Lock()
 
 
 class Context:
@@ -143,21 +173,35 @@ def _getclosedchan() -> Chan:
     global _closedchan
     c = _closedchan
     if c is None:
-        c = _closedchan = Chan()
-        closechan(c)
+        with _ctxlock:  # two Ms must not publish two closedchans
+            c = _closedchan
+            if c is None:
+                c = Chan()
+                closechan(c)
+                _closedchan = c
     return c
+
+
+def _mkmu(c: _cancelCtx) -> threading.Lock:
+    with _ctxlock:
+        mu = c._mu
+        if mu is None:
+            mu = c._mu = threading.Lock()
+    return mu
 
 
 class _cancelCtx(Context):
     """Go: cancelCtx.  ``_children`` is a dict used as an ordered set."""
 
-    __slots__ = ("_parent", "_done", "_err", "_children")
+    __slots__ = ("_parent", "_done", "_err", "_children", "_mu")
 
     def __init__(self, parent: Context) -> None:
         self._parent = parent
         self._done: Chan | None = None
         self._err: BaseException | None = None
         self._children: dict[_cancelCtx, None] | None = None
+        # Go: cancelCtx.mu; taken under M:N only (see the module docstring).
+        self._mu: threading.Lock | None = threading.Lock() if _mn else None
 
     def deadline(self) -> tuple[float | None, bool]:
         return self._parent.deadline()
@@ -165,12 +209,23 @@ class _cancelCtx(Context):
     def done(self) -> Chan:
         d = self._done
         if d is None:
-            d = self._done = Chan()
+            if _mn:
+                with self._mu or _mkmu(self):  # Go: the double-checked done.Load
+                    d = self._done
+                    if d is None:
+                        d = self._done = Chan()
+            else:
+                d = self._done = Chan()
         return d
 
     def err(self) -> BaseException | None:
         e = self._err
         if e is not None:
+            if _mn:
+                # Set while a cancel holds _mu: wait for it to finish closing
+                # done and canceling children, as Go's locked Err would.
+                with self._mu or _mkmu(self):
+                    pass
             e.__traceback__ = None  # a shared sentinel: see the module docstring
         return e
 
@@ -179,10 +234,24 @@ class _cancelCtx(Context):
             return self
         return _value(self._parent, key)
 
-    def _cancel(self, remove_from_parent: bool, err: BaseException) -> None:
-        """Close done, cancel every child, leave the parent (Go: cancelCtx.cancel)."""
+    def _cancel(self, remove_from_parent: bool, err: BaseException) -> bool:
+        """Close done, cancel every child, leave the parent (Go: cancelCtx.cancel).
+        Returns False if the context was already canceled."""
+        if _mn:
+            with self._mu or _mkmu(self):
+                if not self._cancelLocked(err):
+                    return False
+        elif not self._cancelLocked(err):
+            return False
+        if remove_from_parent:
+            _removeChild(self._parent, self)
+        return True
+
+    def _cancelLocked(self, err: BaseException) -> bool:
+        # Under M:N the caller holds self._mu.
         if self._err is not None:
-            return  # already canceled
+            return False  # already canceled
+        # err before done closes: see err() and the module docstring.
         self._err = err
         d = self._done
         if d is None:
@@ -193,10 +262,10 @@ class _cancelCtx(Context):
         self._children = None
         if children:
             for child in children:
-                # Go: child.cancel(false, err, cause) -- the parent drops them all.
+                # Go: child.cancel(false, err, cause) -- the parent drops them
+                # all, holding its lock (lock order: parent -> child).
                 child._cancel(False, err)
-        if remove_from_parent:
-            _removeChild(self._parent, self)
+        return True
 
     def __repr__(self) -> str:
         return f"{self._parent!r}.WithCancel"
@@ -215,19 +284,24 @@ class _timerCtx(_cancelCtx):
     def deadline(self) -> tuple[float | None, bool]:
         return self._deadline, True
 
-    def _cancel(self, remove_from_parent: bool, err: BaseException) -> None:
-        if self._err is not None:
-            return
-        _cancelCtx._cancel(self, False, err)
+    def _cancel(self, remove_from_parent: bool, err: BaseException) -> bool:
+        if not _cancelCtx._cancel(self, False, err):
+            return False
         if remove_from_parent:
             # Remove this timerCtx from its parent's children (Go does it
             # here, not in cancelCtx.cancel, for the same reason: the
             # parent of the embedded cancelCtx is this context's parent).
             _removeChild(self._parent, self)
-        t = self._timer
-        if t is not None:
+        if _mn:
+            with self._mu or _mkmu(self):
+                t = self._timer
+                self._timer = None
+        else:
+            t = self._timer
             self._timer = None
-            deltimer(t)  # no timer left behind after cancel
+        if t is not None:
+            deltimer(t)  # no timer left behind after cancel (outside _mu)
+        return True
 
     def __repr__(self) -> str:
         left = self._deadline - monotonic()
@@ -294,7 +368,13 @@ def _parentCancelCtx(parent: Context) -> _cancelCtx | None:
 
 def _removeChild(parent: Context, child: _cancelCtx) -> None:
     p = _parentCancelCtx(parent)
-    if p is not None and p._children is not None:
+    if p is None:
+        return
+    if _mn:
+        with p._mu or _mkmu(p):
+            if p._children is not None:
+                p._children.pop(child, None)
+    elif p._children is not None:
         p._children.pop(child, None)
 
 
@@ -309,13 +389,11 @@ def _propagateCancel(parent: Context, child: _cancelCtx) -> None:
         return
     p = _parentCancelCtx(parent)
     if p is not None:
-        if p._err is not None:
-            child._cancel(False, p._err)
+        if _mn:
+            with p._mu or _mkmu(p):  # lock order: parent -> child
+                _adopt(p, child)
         else:
-            ch = p._children
-            if ch is None:
-                ch = p._children = {}
-            ch[child] = None
+            _adopt(p, child)
         return
     # A Context gort does not know: watch it from a goroutine, as Go does.
     # The goroutine ends when either side is done.
@@ -329,12 +407,30 @@ def _propagateCancel(parent: Context, child: _cancelCtx) -> None:
     newproc(watch, (), None)
 
 
+def _adopt(p: _cancelCtx, child: _cancelCtx) -> None:
+    """Make child one of p's children, or cancel it if p already is
+    (under M:N the caller holds p._mu)."""
+    if p._err is not None:
+        child._cancel(False, p._err)
+    else:
+        ch = p._children
+        if ch is None:
+            ch = p._children = {}
+        ch[child] = None
+
+
 def _checkparent(parent: Any, what: str) -> None:
     if not isinstance(parent, Context):
         if parent is None:
             raise TypeError(f"gort.context.{what}: cannot create context from nil parent")
         raise TypeError(f"gort.context.{what}: parent must be a Context, "
                         f"not {type(parent).__name__}")
+
+
+def _cancelfunc(c: _cancelCtx) -> CancelFunc:
+    def cancel() -> None:  # returns None, as Go's CancelFunc returns nothing
+        c._cancel(True, Canceled)
+    return cancel
 
 
 def with_cancel(parent: Context) -> tuple[Context, CancelFunc]:
@@ -347,12 +443,15 @@ def with_cancel(parent: Context) -> tuple[Context, CancelFunc]:
     _checkparent(parent, "with_cancel")
     c = _cancelCtx(parent)
     _propagateCancel(parent, c)
-    return c, lambda: c._cancel(True, Canceled)
+    return c, _cancelfunc(c)
 
 
 def _fireTimerCtx(c: _timerCtx, seq: int) -> None:
     # Runs on timerproc (must not block: cancel only closes channels).
-    c._timer = None
+    if not _mn:
+        c._timer = None  # fired: nothing for cancel to delete
+    # (Under M:N cancel takes _timer under _mu; deltimer of a fired timer
+    # is a no-op.)
     c._cancel(True, DeadlineExceeded)
 
 
@@ -380,14 +479,35 @@ def with_deadline(parent: Context, d: float) -> tuple[Context, CancelFunc]:
         return with_cancel(parent)
     c = _timerCtx(parent, d)
     _propagateCancel(parent, c)
-    cancel = lambda: c._cancel(True, Canceled)  # noqa: E731
+    cancel = _cancelfunc(c)
     if d - monotonic() <= 0:
         c._cancel(True, DeadlineExceeded)  # deadline already passed
         return c, cancel
-    if c._err is None:
+    if _mn:
+        _armTimerCtx(c, d)
+    elif c._err is None:
         t = c._timer = timer(d, 0.0, _fireTimerCtx, c, 0)
         addtimer(t)
     return c, cancel
+
+
+def _armTimerCtx(c: _timerCtx, d: float) -> None:
+    """with_deadline's timer under M:N: Go adds it holding c.mu; gort adds it
+    outside (see the module docstring), so a cancel on another M can come
+    between -- it then takes the timer and deletes it before it is added.
+    Look again after adding, and delete it ourselves if so (a second
+    deltimer is a no-op)."""
+    t = timer(d, 0.0, _fireTimerCtx, c, 0)
+    mu = c._mu or _mkmu(c)
+    with mu:
+        if c._err is not None:
+            return
+        c._timer = t
+    addtimer(t)
+    with mu:
+        canceled = c._err is not None
+    if canceled:
+        deltimer(t)
 
 
 def with_timeout(parent: Context, timeout: float) -> tuple[Context, CancelFunc]:

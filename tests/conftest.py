@@ -22,12 +22,22 @@ def _gort_clean_runtime():
     assert proc.sched.m0 is None
 
 
+def _end_lazy_runtime():
+    # A lazily started runtime would otherwise end only in the autouse
+    # fixture above, which pytest tears down last: end it before checking
+    # threads (its Ms are threads under GORTMAXPROCS > 1) or switching the
+    # poller (an M may be blocked in the old backend's poll).
+    if proc.sched.m0 is not None:
+        proc.teardown()
+
+
 @pytest.fixture
 def no_thread_leak():
     """Fail if the test leaves extra threads (other than idle pool workers
     that teardown stops)."""
     before = set(threading.enumerate())
     yield
+    _end_lazy_runtime()
     import time
     deadline = time.monotonic() + 5
     while True:
@@ -53,6 +63,7 @@ def each_netpoll_backend(request):
     try:
         yield request.param
     finally:
+        _end_lazy_runtime()
         npmod._setbackend(newbackend(default))
     gc.collect()
     fds1 = me.num_fds()

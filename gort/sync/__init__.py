@@ -14,9 +14,10 @@ Blocked goroutines show Go's wait reasons in dumps and in a Deadlock:
 or a panic ("sync: unlock of unlocked mutex", "sync: negative WaitGroup
 counter", ...) raises SyncError with Go's message.
 
-These are for goroutines: they park the goroutine, not the thread.  Like
-the rest of gort they are used from the one thread that runs goroutines;
-they are not thread locks.
+These are for goroutines: they park the goroutine, not the thread, and
+work from goroutines on any M (GOMAXPROCS > 1): each module takes its own
+threading.Lock around what Go does with atomics, but only once the run has
+gone M:N (docs/sync.md, "M:N").  They are not locks for plain OS threads.
 """
 
 from .cond import Cond

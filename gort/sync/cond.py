@@ -9,37 +9,78 @@ wake-up in that window is never lost, waiters wake in ticket order (FIFO),
 and a Signal with nobody holding a ticket does nothing: it does not wake a
 goroutine that starts waiting later.
 
+Locking (M:N): Go's ``notifyList.lock`` guards the list, and ``wait`` and
+``notify`` change atomically.  gort takes ``notifyList.lock`` (made on
+first need under the module's ``_createlock``, double-checked) for all four
+fields, in M:N mode only (``_mn``, set through proc's add_mn_hook before a
+second M starts): with one M nothing here yields between a read and a
+write, so the list needs no lock.  A waiter parks with gopark's unlockf
+releasing the lock, so a notifier on another M that finds its sudog finds
+it parked; goready runs after the lock drops (lock order: notifyList.lock
+-> sched.lock).  Signal and Broadcast first compare ``wait`` with
+``notify`` without the lock, as Go does with two atomic loads.
+
 Differs from Go: tickets are Python ints (no wrap-around, so Go's
-``less(a, b)`` is ``a < b``), and the list has no lock: one M runs every
-goroutine and nothing here yields between a read and a write.  M:N on
-free-threaded Python will need the lock back (a later issue).  Go's
-copyChecker ("sync.Cond is copied") has nothing to check: assignment does
-not copy Python objects.
+``less(a, b)`` is ``a < b``).  Go's copyChecker ("sync.Cond is copied")
+has nothing to check: assignment does not copy Python objects.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
-from ..sched.proc import getg, gopark, goready
-from ..sched.runtime2 import sudog, waitReasonSyncCondWait
+from ..sched.proc import add_mn_hook, getg, gopark, goready
+from ..sched.runtime2 import G, sudog, waitReasonSyncCondWait
 from .mutex import Locker, Mutex
+
+_mn = False  # M:N mode: notifyList.lock guards the list (see the docstring)
+
+
+def _mnhook(on: bool) -> None:
+    global _mn
+    _mn = on
+
+
+add_mn_hook(_mnhook)
+
+# Guards the first creation of a notifyList's lock (double-checked).
+_createlock = threading.Lock()
 
 
 class notifyList:
     """Ticket-based wait list (Go: runtime.notifyList)."""
 
-    __slots__ = ("wait", "notify", "head", "tail")
+    __slots__ = ("wait", "notify", "head", "tail", "lock")
 
     def __init__(self) -> None:
         self.wait = 0  # ticket of the next waiter
         self.notify = 0  # ticket of the next waiter to wake
         self.head: sudog | None = None  # parked waiters, linked through sudog.next
         self.tail: sudog | None = None
+        self.lock: threading.Lock | None = threading.Lock() if _mn else None  # M:N only
+
+
+def _mklock(l: notifyList) -> threading.Lock:
+    with _createlock:
+        lk = l.lock
+        if lk is None:
+            lk = l.lock = threading.Lock()
+    return lk
+
+
+def _unlock(gp: G, lk: threading.Lock) -> bool:
+    lk.release()
+    return True
 
 
 def notifyListAdd(l: notifyList) -> int:
     """Take a ticket; the caller must then notifyListWait with it."""
+    if _mn:
+        with l.lock or _mklock(l):  # Go: atomic.Xadd(&l.wait, 1) - 1
+            t = l.wait
+            l.wait = t + 1
+        return t
     t = l.wait
     l.wait = t + 1
     return t
@@ -47,7 +88,13 @@ def notifyListAdd(l: notifyList) -> int:
 
 def notifyListWait(l: notifyList, t: int) -> None:
     """Park until ticket t is notified; return at once if it already was."""
+    lk = None
+    if _mn:
+        lk = l.lock or _mklock(l)
+        lk.acquire()
     if t < l.notify:
+        if lk is not None:
+            lk.release()
         return
     s = sudog(getg())
     s.ticket = t
@@ -56,18 +103,60 @@ def notifyListWait(l: notifyList, t: int) -> None:
     else:
         l.tail.next = s
     l.tail = s
-    gopark(None, None, waitReasonSyncCondWait)
+    try:
+        if lk is not None:
+            gopark(_unlock, lk, waitReasonSyncCondWait)
+        else:
+            gopark(None, None, waitReasonSyncCondWait)
+    except BaseException:
+        # Killed while parked (teardown, a lazy runtime's Deadlock): unlink
+        # our sudog, so a later notify does not ready a G that is gone.
+        if _mn:
+            with l.lock or _mklock(l):
+                _unlink(l, s)
+        else:
+            _unlink(l, s)
+        raise
+
+
+def _unlink(l: notifyList, s: sudog) -> None:
+    p = None
+    q = l.head
+    while q is not None:
+        if q is s:
+            _remove(l, p, s)
+            return
+        p = q
+        q = q.next
+
+
+def _remove(l: notifyList, p: sudog | None, s: sudog) -> None:
+    """Take s, whose predecessor is p (None: s is the head), off the list."""
+    n = s.next
+    if p is not None:
+        p.next = n
+    else:
+        l.head = n
+    if n is None:
+        l.tail = p
+    s.next = None
 
 
 def notifyListNotifyAll(l: notifyList) -> None:
     """Wake every waiter that holds a ticket."""
     if l.wait == l.notify:
         return
-    s = l.head
-    l.head = l.tail = None
-    # Every ticket handed out so far is notified: those not parked yet will
-    # see it in notifyListWait.
-    l.notify = l.wait
+    if _mn:
+        with l.lock or _mklock(l):
+            s = l.head
+            l.head = l.tail = None
+            l.notify = l.wait
+    else:
+        s = l.head
+        l.head = l.tail = None
+        # Every ticket handed out so far is notified: those not parked yet
+        # will see it in notifyListWait.
+        l.notify = l.wait
     while s is not None:
         nxt = s.next
         s.next = None
@@ -77,9 +166,23 @@ def notifyListNotifyAll(l: notifyList) -> None:
 
 def notifyListNotifyOne(l: notifyList) -> None:
     """Wake the waiter with the oldest unnotified ticket, if any."""
+    if l.wait == l.notify:
+        return  # no ticket since the last notification
+    if _mn:
+        with l.lock or _mklock(l):
+            s = _notifyOne(l)
+    else:
+        s = _notifyOne(l)
+    if s is not None:
+        goready(s.g)
+
+
+def _notifyOne(l: notifyList) -> sudog | None:
+    """Advance notify by one and unlink that ticket's sudog, if it is
+    parked yet (under M:N the caller holds l.lock)."""
     t = l.notify
     if t == l.wait:
-        return  # no ticket since the last notification
+        return None
     l.notify = t + 1
     # The ticket's holder may not be parked yet (it is between Add and
     # Wait); then it will see the new notify number and not park.
@@ -87,18 +190,11 @@ def notifyListNotifyOne(l: notifyList) -> None:
     s = l.head
     while s is not None:
         if s.ticket == t:
-            n = s.next
-            if p is not None:
-                p.next = n
-            else:
-                l.head = n
-            if n is None:
-                l.tail = p
-            s.next = None
-            goready(s.g)
-            return
+            _remove(l, p, s)
+            return s
         p = s
         s = s.next
+    return None
 
 
 class Cond:
@@ -141,7 +237,11 @@ class Cond:
         except BaseException:
             # Not holding l (Go would have died here): give the ticket
             # back, so that a later signal is not spent on it.
-            if n.wait == t + 1 and n.notify <= t:
+            if _mn:
+                with n.lock or _mklock(n):
+                    if n.wait == t + 1 and n.notify <= t:
+                        n.wait = t
+            elif n.wait == t + 1 and n.notify <= t:
                 n.wait = t
             raise
         notifyListWait(n, t)

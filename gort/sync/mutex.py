@@ -22,18 +22,29 @@ newcomers neither take the lock nor spin; they queue at the tail.  A waiter
 that receives the lock ends starvation mode if it is the last waiter or it
 waited less than 1 ms.
 
+Locking (M:N)
+-------------
+Go changes ``state`` only with atomics: CAS in Lock/lockSlow/unlockSlow/
+TryLock, AddInt32 in Unlock and in a woken starving waiter.  gort's CAS is a
+lock: ``Mutex.mu`` (a threading.Lock, made on first need under the module's
+``_mulock`` with a double check, so two Ms never publish two) guards every
+read-modify-write of ``state`` -- but only in M:N mode (``_mn``, set through
+proc's add_mn_hook before a second M starts).  With one M a goroutine gives
+up the thread only inside gopark/gosched, never between a read and a write
+here, so the plain update *is* the CAS and the hot paths cost one global
+load more than before.  ``mu`` is held only for the CAS itself, never across
+semacquire/semrelease (so there is no lock order with ``Sema.lock``).
+``sema`` is made under ``mu`` *before* the CAS that counts us as a waiter,
+so an Unlock that sees the waiter always finds the semaphore.
+
 Where gort differs, and why:
 
 * No spinning (Go's ``runtime_canSpin``/``runtime_doSpin``).  Spinning only
   pays when the holder runs on another CPU and is about to unlock; with one M
   the holder cannot run while we spin (and goroutines are not preempted), so
   every spin would be wasted.  Go itself refuses to spin when GOMAXPROCS is 1.
-  Without spinning the ``awoke`` flag is only ever set by a wake-up.
-* No atomics: the CAS loops of Go become plain read-modify-writes of
-  ``state``.  They are atomic because one M runs every goroutine and a
-  goroutine only gives up the thread inside gopark/gosched, never between a
-  read and a write here.  M:N on free-threaded Python will need CAS (a lock
-  per word) here; that is a later issue.
+  Under M:N a Python-level spin costs about what a park does, so gort does
+  not spin there either.  Without spinning ``awoke`` is only set by a wake-up.
 * Go's ``fatal("sync: unlock of unlocked mutex")`` ends the program; gort
   raises ``SyncError`` in the caller and leaves the state as it was.
 * The semaphore (a ``Sema``) is created on first contention, so a Mutex that
@@ -42,9 +53,11 @@ Where gort differs, and why:
 
 from __future__ import annotations
 
+import threading
 from time import monotonic
 from typing import Any, Protocol, runtime_checkable
 
+from ..sched.proc import add_mn_hook
 from ..sched.runtime2 import waitReasonSyncMutexLock
 from ..sched.sema import Sema, semacquire, semrelease
 
@@ -54,6 +67,27 @@ mutexStarving = 4
 mutexWaiterShift = 3
 # Go: starvationThresholdNs = 1e6.  gort's clock is float seconds.
 starvationThreshold = 1e-3
+
+_mn = False  # M:N mode: state updates go through Mutex._cas (see the docstring)
+
+
+def _mnhook(on: bool) -> None:
+    global _mn
+    _mn = on
+
+
+add_mn_hook(_mnhook)
+
+# Guards the first creation of a Mutex's ``mu`` (double-checked).
+_mulock = threading.Lock()
+
+
+def _mkmu(m: Mutex) -> threading.Lock:
+    with _mulock:
+        mu = m.mu
+        if mu is None:
+            mu = m.mu = threading.Lock()
+    return mu
 
 
 class SyncError(RuntimeError):
@@ -81,11 +115,13 @@ class Mutex:
     forever (a deadlock if nothing else can run).
     """
 
-    __slots__ = ("state", "sema", "__weakref__")
+    __slots__ = ("state", "sema", "mu", "__weakref__")
 
     def __init__(self) -> None:
         self.state = 0
         self.sema: Sema | None = None
+        # gort's CAS on state, M:N only: made now under M:N, else on first need.
+        self.mu: threading.Lock | None = threading.Lock() if _mn else None
 
     def __repr__(self) -> str:
         s = self.state
@@ -94,17 +130,22 @@ class Mutex:
         return f"<gort.sync.Mutex state={flags or '-'} waiters={s >> mutexWaiterShift}>"
 
     # -- the hot paths: one compare and one store each -----------------------
+    # With one M the plain update is Go's CAS (see the module docstring).
+    # Under M:N, Lock's CAS(0, mutexLocked) is the first turn of _lockSlow's
+    # loop and Unlock's AddInt32 the start of _unlockSlow.  (1 is
+    # mutexLocked, written as a literal: a global load less, which pays for
+    # the _mn test.)
 
     def lock(self) -> None:
         """Lock m; park until it is free if it is locked (Go: Mutex.Lock)."""
-        if self.state == 0:  # Go: CAS(state, 0, mutexLocked)
-            self.state = mutexLocked
+        if self.state == 0 and not _mn:  # Go: CAS(state, 0, mutexLocked)
+            self.state = 1
             return
         self._lockSlow()
 
     def unlock(self) -> None:
         """Unlock m; raises SyncError if it is not locked (Go: Mutex.Unlock)."""
-        if self.state == mutexLocked:  # no waiters, no flags: Go's AddInt32 gives 0
+        if self.state == 1 and not _mn:  # Go's AddInt32 gives 0
             self.state = 0
             return
         self._unlockSlow()
@@ -112,7 +153,7 @@ class Mutex:
     __enter__ = lock
 
     def __exit__(self, t: Any, v: Any, tb: Any) -> None:
-        if self.state == mutexLocked:
+        if self.state == 1 and not _mn:
             self.state = 0
             return
         self._unlockSlow()
@@ -126,6 +167,8 @@ class Mutex:
         old = self.state
         if old & (mutexLocked | mutexStarving):
             return False
+        if _mn:
+            return self._cas(old, old | mutexLocked)
         self.state = old | mutexLocked
         return True
 
@@ -134,6 +177,14 @@ class Mutex:
         method, and the answer can be stale as soon as you yield).  A mutex
         in starvation mode that is being handed to a waiter counts as locked."""
         return bool(self.state & (mutexLocked | mutexStarving))
+
+    def _cas(self, old: int, new: int) -> bool:
+        """Go: atomic.CompareAndSwapInt32(&m.state, old, new), for M:N."""
+        with self.mu or _mkmu(self):
+            if self.state != old:
+                return False
+            self.state = new
+            return True
 
     # -- slow paths (Go: lockSlow, unlockSlow) -------------------------------
 
@@ -160,8 +211,18 @@ class Mutex:
                 if not new & mutexWoken:
                     raise SyncError("sync: inconsistent mutex state")
                 new &= ~mutexWoken
-            # Go: CAS(state, old, new) -- cannot fail with one M (see above).
-            self.state = new
+            if _mn:  # read on every turn: the run may go M:N while we park
+                if old & (mutexLocked | mutexStarving) and self.sema is None:
+                    # The CAS below makes us a waiter that an Unlock on
+                    # another M may wake at once: the semaphore must exist.
+                    with self.mu or _mkmu(self):
+                        if self.sema is None:
+                            self.sema = Sema(0)
+                if not self._cas(old, new):
+                    old = self.state
+                    continue
+            else:
+                self.state = new  # Go: CAS(state, old, new); cannot fail with one M
             if not old & (mutexLocked | mutexStarving):
                 return  # took the lock
             # A waiter that was woken and lost goes back to the front.
@@ -185,28 +246,50 @@ class Mutex:
                     # the wait time: two goroutines can otherwise go
                     # lock-step in starvation mode forever.
                     delta -= mutexStarving
-                self.state = old + delta
+                if _mn:
+                    with self.mu or _mkmu(self):  # Go: AddInt32(&m.state, delta)
+                        self.state += delta
+                else:
+                    self.state = old + delta
                 return
             awoke = True
 
     def _unlockSlow(self) -> None:
-        old = self.state
-        new = old - mutexLocked
-        if not (new + mutexLocked) & mutexLocked:
-            raise SyncError("sync: unlock of unlocked mutex")
-        self.state = new
-        if not new & mutexStarving:
-            old = new
+        # Go: Unlock's AddInt32(&m.state, -mutexLocked), then unlockSlow(new).
+        # gort checks before it stores, so a bad unlock leaves state alone.
+        if _mn:
+            with self.mu or _mkmu(self):
+                new = self.state - mutexLocked
+                if not (new + mutexLocked) & mutexLocked:
+                    raise SyncError("sync: unlock of unlocked mutex")
+                self.state = new
+            if new == 0:
+                return
+        else:
+            new = self.state - mutexLocked
+            if not (new + mutexLocked) & mutexLocked:
+                raise SyncError("sync: unlock of unlocked mutex")
+            self.state = new
+        if new & mutexStarving:
+            # Starvation mode: hand the lock to the first waiter and yield
+            # the thread to it.  mutexLocked stays clear until the waiter
+            # sets it, but mutexStarving keeps newcomers out meanwhile.
+            semrelease(self.sema, True)
+            return
+        old = new
+        while True:
             # Nobody to wake, or a woken/running goroutine will take it.
             # In starvation mode the hand-off chain does not include us
             # (we did not see mutexStarving when we unlocked), so get out.
             if old >> mutexWaiterShift == 0 or old & (mutexLocked | mutexWoken | mutexStarving):
                 return
             # Take the right to wake one waiter.
-            self.state = (old - (1 << mutexWaiterShift)) | mutexWoken
+            new = (old - (1 << mutexWaiterShift)) | mutexWoken
+            if _mn:
+                if not self._cas(old, new):
+                    old = self.state
+                    continue
+            else:
+                self.state = new
             semrelease(self.sema)
-        else:
-            # Starvation mode: hand the lock to the first waiter and yield
-            # the thread to it.  mutexLocked stays clear until the waiter
-            # sets it, but mutexStarving keeps newcomers out meanwhile.
-            semrelease(self.sema, True)
+            return

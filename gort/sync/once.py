@@ -10,6 +10,13 @@ only, and later (or waiting) callers return normally.
 
 Calling ``do`` again from inside f blocks on the Mutex forever, as in Go
 (a deadlock, reported as one when nothing else can run).
+
+Locking (M:N): ``done`` is written only while ``m`` is held, and ``m`` is a
+gort Mutex, which is correct across Ms; the fast path reads ``done``
+without it, as Go does with an atomic load (a Python attribute load is one
+atomic reference load; the Mutex's threading.Lock orders f's effects before
+``done`` for callers that take the slow path).  So Once needs no lock of
+its own and no M:N mode switch.
 """
 
 from __future__ import annotations

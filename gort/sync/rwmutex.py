@@ -18,20 +18,52 @@ Wait reasons as in Go: "sync.RWMutex.RLock" for a reader behind a writer,
 writers queue on the inner Mutex -- "sync.Mutex.Lock" for a writer queued
 behind another writer (Go shows the same).
 
-Differs from Go: the atomic adds are plain int updates (one M, no preemption
-between read and write; see mutex.py), and misuse raises ``SyncError``
-instead of Go's fatal error, leaving the state as it was.
+Locking (M:N): Go changes ``readerCount`` and ``readerWait`` with atomic
+adds (and a CAS in TryRLock/TryLock).  gort's atomics are a lock:
+``RWMutex.mu`` (made on first need under the module's ``_mulock``, double-
+checked) guards both counters, in M:N mode only (``_mn``, set through
+proc's add_mn_hook before a second M starts).  With one M a goroutine
+gives up the thread only inside gopark, never between a read and a write
+here, so the plain updates are atomic and the hot paths cost one global
+load more.  ``mu`` is held only for the add itself, never across the
+inner Mutex or a semaphore, so it has no lock order with them.
+
+Differs from Go: misuse raises ``SyncError`` instead of Go's fatal error,
+leaving the state as it was (gort checks before it stores).
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
+from ..sched.proc import add_mn_hook
 from ..sched.runtime2 import waitReasonSyncRWMutexLock, waitReasonSyncRWMutexRLock
 from ..sched.sema import Sema, semacquire, semrelease
 from .mutex import Mutex, SyncError, mutexLocked
 
 rwmutexMaxReaders = 1 << 30
+
+_mn = False  # M:N mode: the counters change under RWMutex.mu (see the docstring)
+
+
+def _mnhook(on: bool) -> None:
+    global _mn
+    _mn = on
+
+
+add_mn_hook(_mnhook)
+
+# Guards the first creation of an RWMutex's ``mu`` (double-checked).
+_mulock = threading.Lock()
+
+
+def _mkmu(rw: RWMutex) -> threading.Lock:
+    with _mulock:
+        mu = rw.mu
+        if mu is None:
+            mu = rw.mu = threading.Lock()
+    return mu
 
 
 class RWMutex:
@@ -43,7 +75,8 @@ class RWMutex:
     write lock; ``with rw.rlocker():`` the read lock.
     """
 
-    __slots__ = ("w", "writerSem", "readerSem", "readerCount", "readerWait", "__weakref__")
+    __slots__ = ("w", "writerSem", "readerSem", "readerCount", "readerWait", "mu",
+                 "__weakref__")
 
     def __init__(self) -> None:
         self.w = Mutex()  # held if there are pending writers
@@ -51,6 +84,8 @@ class RWMutex:
         self.readerSem = Sema(0)  # readers wait here for the writer
         self.readerCount = 0  # pending readers (minus rwmutexMaxReaders with a writer)
         self.readerWait = 0  # departing readers the writer waits for
+        # gort's atomics on the counters, M:N only (made now under M:N).
+        self.mu: threading.Lock | None = threading.Lock() if _mn else None
 
     def __repr__(self) -> str:
         rc = self.readerCount
@@ -61,14 +96,24 @@ class RWMutex:
 
     def rlock(self) -> None:
         """Lock rw for reading (Go: RWMutex.RLock)."""
-        c = self.readerCount + 1
-        self.readerCount = c
+        if _mn:
+            with self.mu or _mkmu(self):  # Go: readerCount.Add(1)
+                c = self.readerCount = self.readerCount + 1
+        else:
+            c = self.readerCount = self.readerCount + 1
         if c < 0:
             # A writer is pending: wait for it.
             semacquire(self.readerSem, False, waitReasonSyncRWMutexRLock)
 
     def try_rlock(self) -> bool:
         """Lock rw for reading if that needs no wait (Go: TryRLock)."""
+        if _mn:
+            with self.mu or _mkmu(self):  # Go: the CAS loop
+                c = self.readerCount
+                if c < 0:
+                    return False
+                self.readerCount = c + 1
+                return True
         c = self.readerCount
         if c < 0:
             return False
@@ -78,6 +123,9 @@ class RWMutex:
     def runlock(self) -> None:
         """Undo one rlock (Go: RWMutex.RUnlock); raises SyncError if rw is
         not locked for reading."""
+        if _mn:
+            self._runlockMN()
+            return
         r = self.readerCount - 1
         if r >= 0:
             self.readerCount = r
@@ -91,43 +139,81 @@ class RWMutex:
         if w == 0:
             semrelease(self.writerSem)
 
+    def _runlockMN(self) -> None:
+        # Go: readerCount.Add(-1), then rUnlockSlow's readerWait.Add(-1).
+        with self.mu or _mkmu(self):
+            r = self.readerCount - 1
+            if r < 0 and (r + 1 == 0 or r + 1 == -rwmutexMaxReaders):
+                raise SyncError("sync: RUnlock of unlocked RWMutex")
+            self.readerCount = r
+            if r >= 0:
+                return
+            w = self.readerWait = self.readerWait - 1
+        if w == 0:
+            semrelease(self.writerSem)
+
     def lock(self) -> None:
         """Lock rw for writing (Go: RWMutex.Lock)."""
         # First, resolve competition with other writers (w.lock(), its fast
         # path inlined).
         w = self.w
-        if w.state == 0:
+        if w.state == 0 and not _mn:
             w.state = mutexLocked
         else:
             w._lockSlow()
-        # Announce a pending writer to readers.
-        r = self.readerCount
-        self.readerCount = r - rwmutexMaxReaders
-        # Wait for the active readers.
-        if r != 0:
-            rw = self.readerWait + r
-            self.readerWait = rw
-            if rw != 0:
-                semacquire(self.writerSem, False, waitReasonSyncRWMutexLock)
+        # Announce a pending writer to readers, and wait for the active ones.
+        # (Go: r := readerCount.Add(-rwmutexMaxReaders) + rwmutexMaxReaders;
+        # if r != 0 && readerWait.Add(r) != 0 { semacquire(writerSem) }.
+        # In Go readers leaving between the two adds can take readerWait
+        # below zero for a moment; here both adds are one critical section.)
+        if _mn:
+            with self.mu or _mkmu(self):
+                r = self.readerCount
+                self.readerCount = r - rwmutexMaxReaders
+                if r == 0:
+                    return
+                rw = self.readerWait = self.readerWait + r
+        else:
+            r = self.readerCount
+            self.readerCount = r - rwmutexMaxReaders
+            if r == 0:
+                return
+            rw = self.readerWait = self.readerWait + r
+        if rw != 0:
+            semacquire(self.writerSem, False, waitReasonSyncRWMutexLock)
 
     def try_lock(self) -> bool:
         """Lock rw for writing if that needs no wait (Go: TryLock)."""
         if not self.w.try_lock():
             return False
-        if self.readerCount != 0:
+        if _mn:
+            with self.mu or _mkmu(self):  # Go: CAS(readerCount, 0, -rwmutexMaxReaders)
+                ok = self.readerCount == 0
+                if ok:
+                    self.readerCount = -rwmutexMaxReaders
+        else:
+            ok = self.readerCount == 0
+            if ok:
+                self.readerCount = -rwmutexMaxReaders
+        if not ok:
             self.w.unlock()
-            return False
-        self.readerCount = -rwmutexMaxReaders
-        return True
+        return ok
 
     def unlock(self) -> None:
         """Unlock rw for writing (Go: RWMutex.Unlock); raises SyncError if rw
         is not locked for writing."""
         # Announce to readers that there is no active writer.
-        r = self.readerCount + rwmutexMaxReaders
-        if r >= rwmutexMaxReaders:
-            raise SyncError("sync: Unlock of unlocked RWMutex")
-        self.readerCount = r
+        if _mn:
+            with self.mu or _mkmu(self):  # Go: readerCount.Add(rwmutexMaxReaders)
+                r = self.readerCount + rwmutexMaxReaders
+                if r >= rwmutexMaxReaders:
+                    raise SyncError("sync: Unlock of unlocked RWMutex")
+                self.readerCount = r
+        else:
+            r = self.readerCount + rwmutexMaxReaders
+            if r >= rwmutexMaxReaders:
+                raise SyncError("sync: Unlock of unlocked RWMutex")
+            self.readerCount = r
         # Unblock the readers that queued behind us.
         if r:
             s = self.readerSem
@@ -135,7 +221,7 @@ class RWMutex:
                 semrelease(s)
         # Let the other writers proceed (w.unlock(), fast path inlined).
         w = self.w
-        if w.state == mutexLocked:
+        if w.state == mutexLocked and not _mn:
             w.state = 0
         else:
             w._unlockSlow()

@@ -1,10 +1,15 @@
 """sync.WaitGroup on gort's semaphores (Go: src/sync/waitgroup.go).
 
 Go packs the counter (high 32 bits) and the number of waiters (low bits)
-into one atomic 64-bit word, so that Add and Wait see both at once.  With
-one M and no preemption between a read and a write, two plain ints are
-just as atomic; gort keeps them as ``v`` (counter) and ``w`` (waiters),
-Go's local names for the two halves.
+into one atomic 64-bit word, so that Add and Wait see both at once.  gort
+keeps them as ``v`` (counter) and ``w`` (waiters), Go's local names for the
+two halves, and makes the word atomic the same way as the other sync types:
+with one M, no goroutine gives up the thread between a read and a write
+here, so plain updates are atomic; in M:N mode (``_mn``, set through proc's
+add_mn_hook before a second M starts) ``WaitGroup.mu`` -- made on first
+need under the module's ``_mulock``, double-checked -- guards ``v`` and
+``w`` together: each of Go's Add, CAS and Load/Store of the word is one
+critical section of it.  It is never held across the semaphore.
 
 * ``add(delta)``: a counter below zero raises "sync: negative WaitGroup
   counter" (and, unlike Go's panic, leaves the counter as it was).  When the
@@ -20,32 +25,58 @@ Go's local names for the two halves.
   raises, done() is *not* called, as in Go: the exception ends the program
   (gort.run), and Wait must not return to race with it.
 
-Go's "Add called concurrently with Wait" check cannot fire with one M: the
-word is reset in the same step that brings the counter to zero, so a waiter
-count is never left over for an Add to find.  It is kept, as Go has it, for
-the day goroutines run on several Ms.
+Go's "Add called concurrently with Wait" check: the word is reset in the
+same step (one M: no switch; M:N: one critical section) that brings the
+counter to zero, so a waiter count is never left over for an Add to find,
+and Go's second check ("state changed between the Add and the reset") has
+nothing to compare.  The first check is kept, as Go has it: it fires when
+an add() that starts a new round races a wait() that counted itself in.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
-from ..sched.proc import _Goexit, newproc
+from ..sched.proc import _Goexit, add_mn_hook, newproc
 from ..sched.runtime2 import waitReasonSyncWaitGroupWait
 from ..sched.sema import Sema, semacquire, semrelease
 from .mutex import SyncError
+
+_mn = False  # M:N mode: v and w change under WaitGroup.mu (see the docstring)
+
+
+def _mnhook(on: bool) -> None:
+    global _mn
+    _mn = on
+
+
+add_mn_hook(_mnhook)
+
+# Guards the first creation of a WaitGroup's ``mu`` (double-checked).
+_mulock = threading.Lock()
+
+
+def _mkmu(wg: WaitGroup) -> threading.Lock:
+    with _mulock:
+        mu = wg.mu
+        if mu is None:
+            mu = wg.mu = threading.Lock()
+    return mu
 
 
 class WaitGroup:
     """Wait for a group of goroutines to finish (Go: sync.WaitGroup)."""
 
-    __slots__ = ("v", "w", "sema", "__weakref__")
+    __slots__ = ("v", "w", "sema", "mu", "__weakref__")
 
     def __init__(self) -> None:
         self.v = 0  # the counter (Go: state >> 32)
         self.w = 0  # goroutines parked in wait (Go: uint32(state))
         self.sema = Sema(0)
+        # Makes (v, w) one atomic word, M:N only (made now under M:N).
+        self.mu: threading.Lock | None = threading.Lock() if _mn else None
 
     def __repr__(self) -> str:
         return f"<gort.sync.WaitGroup counter={self.v} waiters={self.w}>"
@@ -59,6 +90,19 @@ class WaitGroup:
         if delta.__class__ is not int:
             if not isinstance(delta, int) or isinstance(delta, bool):
                 raise TypeError(f"WaitGroup.add: delta must be an int, not {type(delta).__name__}")
+        if _mn:
+            with self.mu or _mkmu(self):
+                w = self._add(delta)
+        else:
+            w = self._add(delta)
+        if w:
+            s = self.sema
+            for _ in range(w):
+                semrelease(s)
+
+    def _add(self, delta: int) -> int:
+        """Go's state.Add and its checks; returns how many waiters to wake.
+        Under M:N the caller holds mu."""
         v = self.v + delta
         if v < 0:
             raise SyncError("sync: negative WaitGroup counter")
@@ -67,28 +111,40 @@ class WaitGroup:
             raise SyncError("sync: WaitGroup misuse: Add called concurrently with Wait")
         self.v = v
         if v > 0 or w == 0:
-            return
-        # The counter is zero and there are waiters: reset the word, wake them.
+            return 0
+        # The counter is zero and there are waiters: reset the word (the
+        # caller wakes them).
         self.w = 0
-        s = self.sema
-        for _ in range(w):
-            semrelease(s)
+        return w
 
     def done(self) -> None:
         """Decrement the counter by one (Go: Done)."""
-        v = self.v - 1
-        if v > 0 or (v == 0 and self.w == 0):
-            self.v = v  # fast path: nobody to wake
-            return
+        if not _mn:
+            v = self.v - 1
+            if v > 0 or (v == 0 and self.w == 0):
+                self.v = v  # fast path: nobody to wake
+                return
         self.add(-1)
 
     def wait(self) -> None:
         """Block until the counter is zero (Go: Wait)."""
-        if self.v == 0:
-            return
-        self.w += 1
+        if _mn:
+            # Go: Load, then CAS(state, state+1) counts us in as a waiter.
+            with self.mu or _mkmu(self):
+                if self.v == 0:
+                    return
+                self.w += 1
+        else:
+            if self.v == 0:
+                return
+            self.w += 1
         semacquire(self.sema, False, waitReasonSyncWaitGroupWait)
-        if self.v != 0 or self.w != 0:
+        if _mn:  # read after the park: the run may have gone M:N meanwhile
+            with self.mu or _mkmu(self):  # Go: one Load of the word
+                reused = self.v != 0 or self.w != 0
+        else:
+            reused = self.v != 0 or self.w != 0
+        if reused:
             raise SyncError("sync: WaitGroup is reused before previous Wait has returned")
 
     def go(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:

@@ -327,11 +327,13 @@ def _opclass(base: type) -> type:
     cls = _opclasses.get(base)
     if cls is None:
         name = base.__name__.removesuffix("Error") + "OpError"
-        cls = _opclasses[base] = type(name, (OpError, base), {
+        cls = type(name, (OpError, base), {
             "__module__": __name__, "__doc__": f"An OpError that is also a {base.__name__}.",
             "__reduce__": lambda self: (_rebuild_op, (base.__name__, self.op, self.net,
                                                       self.source, self.addr, self.err,
                                                       self.syscall))})
+        # setdefault: one C call, so two Ms making the class at once agree on one.
+        cls = _opclasses.setdefault(base, cls)
     return cls
 
 

@@ -20,16 +20,29 @@ State word (Go's, bit for bit)::
     bits 23-42 read waiters
     bits 43-62 write waiters
 
-Where gort differs: Go updates the word with compare-and-swap loops, since
-goroutines on several threads may race on it.  gort runs all goroutines of
-a process on one M under the GIL and only switches greenlets at gopark, so
-a plain read-modify-write of the int is atomic here; the CAS loops become
-straight-line code.  M:N scheduling on a free-threaded Python would need a
-lock around the word again (a later issue, with the rest of the M:N work).
+Every method is Go's compare-and-swap loop.  Where gort differs is the CAS:
+
+* With one M, goroutines switch only inside gopark, so nothing can come
+  between the load of ``state`` and the store: the store is the CAS, and
+  takes no lock.  (gort/net/fd_poll.py inlines the uncontended lock and
+  unlock into its hot paths for the same reason.)
+* In M:N mode (more than one M; set by the scheduler's mn hook) ``_cas``
+  compares and stores under a lock, and every change of ``state`` goes
+  through it, fd_poll's included.  The locks are striped, as Go's semtable
+  is: ``_caslocks[id(mu) % 251]`` guards the ``state`` of every fdMutex
+  that hashes there -- no lock per connection (most never need one) and
+  no lazily made lock to race on.  Reads of ``state`` take no lock: the
+  CAS catches a stale one.
+* The semaphores (gort.sched.sema) are M:N-safe on their own; a release
+  that comes before its acquire is kept, so Go's order -- CAS, then
+  semacquire -- cannot lose a wake-up.
 """
 
 from __future__ import annotations
 
+import threading
+
+from gort.sched.proc import add_mn_hook
 from gort.sched.sema import Sema, semacquire, semrelease
 
 mutexClosed = 1 << 0
@@ -41,6 +54,31 @@ mutexRWait = 1 << 23
 mutexRMask = ((1 << 20) - 1) << 23
 mutexWWait = 1 << 43
 mutexWMask = ((1 << 20) - 1) << 43
+
+_overflowMsg = "inconsistent poll.fdMutex"
+
+_mn = False  # more than one M: see the module docstring
+
+
+def _setmn(on: bool) -> None:
+    global _mn
+    _mn = on
+
+
+add_mn_hook(_setmn)
+
+_NCASLOCKS = 251  # Go: semTabSize
+_caslocks = tuple(threading.Lock() for _ in range(_NCASLOCKS))
+
+
+def _cas(mu: fdMutex, old: int, new: int) -> bool:
+    """Go: atomic.CompareAndSwapUint64(&mu.state, old, new), for M:N mode."""
+    with _caslocks[id(mu) % _NCASLOCKS]:
+        if mu.state != old:
+            return False
+        mu.state = new
+        return True
+
 
 class fdMutex:
     """Go: poll.fdMutex.  Read ops use rwlock(True)/rwunlock(True), write ops
@@ -58,43 +96,57 @@ class fdMutex:
 
     def incref(self) -> bool:
         """Add a reference; False if the FD is closed."""
-        old = self.state
-        if old & mutexClosed:
-            return False
-        new = old + mutexRef
-        if new & mutexRefMask == 0:
-            raise RuntimeError("inconsistent poll.fdMutex")
-        self.state = new
-        return True
+        while True:
+            old = self.state
+            if old & mutexClosed:
+                return False
+            new = old + mutexRef
+            if new & mutexRefMask == 0:
+                raise RuntimeError(_overflowMsg)
+            if not _mn:
+                self.state = new
+                return True
+            if _cas(self, old, new):
+                return True
 
     def increfAndClose(self) -> bool:
         """Mark closed and add a reference; False if already closed.
         Wakes every goroutine waiting for the read or write lock: they see
         the closed bit and fail."""
-        old = self.state
-        if old & mutexClosed:
-            return False
-        new = (old | mutexClosed) + mutexRef
-        if new & mutexRefMask == 0:
-            raise RuntimeError("inconsistent poll.fdMutex")
-        new &= ~(mutexRMask | mutexWMask)
-        self.state = new
-        while old & mutexRMask:
-            old -= mutexRWait
-            semrelease(self.rsema)
-        while old & mutexWMask:
-            old -= mutexWWait
-            semrelease(self.wsema)
-        return True
+        while True:
+            old = self.state
+            if old & mutexClosed:
+                return False
+            new = (old | mutexClosed) + mutexRef
+            if new & mutexRefMask == 0:
+                raise RuntimeError(_overflowMsg)
+            # Remove all read and write waiters.
+            new &= ~(mutexRMask | mutexWMask)
+            if not _mn:
+                self.state = new
+            elif not _cas(self, old, new):
+                continue
+            # Wake them all; they observe the closed bit after wake-up.
+            while old & mutexRMask:
+                old -= mutexRWait
+                semrelease(self.rsema)
+            while old & mutexWMask:
+                old -= mutexWWait
+                semrelease(self.wsema)
+            return True
 
     def decref(self) -> bool:
         """Drop a reference; True if it was the last one of a closed FD."""
-        old = self.state
-        if old & mutexRefMask == 0:
-            raise RuntimeError("inconsistent poll.fdMutex")
-        new = old - mutexRef
-        self.state = new
-        return new & (mutexClosed | mutexRefMask) == mutexClosed
+        while True:
+            old = self.state
+            if old & mutexRefMask == 0:
+                raise RuntimeError(_overflowMsg)
+            new = old - mutexRef
+            if not _mn:
+                self.state = new
+            elif not _cas(self, old, new):
+                continue
+            return new & (mutexClosed | mutexRefMask) == mutexClosed
 
     def rwlock(self, read: bool) -> bool:
         """Take the read (or write) lock plus a reference, waiting while
@@ -108,15 +160,21 @@ class fdMutex:
             if old & mutexClosed:
                 return False
             if old & bit == 0:
+                # Lock is free, acquire it.
                 new = (old | bit) + mutexRef
                 if new & mutexRefMask == 0:
-                    raise RuntimeError("inconsistent poll.fdMutex")
+                    raise RuntimeError(_overflowMsg)
+            else:
+                # Wait for lock.
+                new = old + wait
+                if new & mask == 0:
+                    raise RuntimeError(_overflowMsg)
+            if not _mn:
                 self.state = new
+            elif not _cas(self, old, new):
+                continue
+            if old & bit == 0:
                 return True
-            new = old + wait
-            if new & mask == 0:
-                raise RuntimeError("inconsistent poll.fdMutex")
-            self.state = new
             semacquire(sema)
             # The signaller has subtracted our wait count; retry.
 
@@ -127,13 +185,18 @@ class fdMutex:
             bit, wait, mask, sema = mutexRLock, mutexRWait, mutexRMask, self.rsema
         else:
             bit, wait, mask, sema = mutexWLock, mutexWWait, mutexWMask, self.wsema
-        old = self.state
-        if old & bit == 0 or old & mutexRefMask == 0:
-            raise RuntimeError("inconsistent poll.fdMutex")
-        new = (old & ~bit) - mutexRef
-        if old & mask:
-            new -= wait
-        self.state = new
-        if old & mask:
-            semrelease(sema)
-        return new & (mutexClosed | mutexRefMask) == mutexClosed
+        while True:
+            old = self.state
+            if old & bit == 0 or old & mutexRefMask == 0:
+                raise RuntimeError(_overflowMsg)
+            # Drop lock, drop reference and wake a waiter if present.
+            new = (old & ~bit) - mutexRef
+            if old & mask:
+                new -= wait
+            if not _mn:
+                self.state = new
+            elif not _cas(self, old, new):
+                continue
+            if old & mask:
+                semrelease(sema)
+            return new & (mutexClosed | mutexRefMask) == mutexClosed

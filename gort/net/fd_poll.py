@@ -31,8 +31,20 @@ Where gort differs from Go, and why:
   BlockingIOError on EAGAIN.  ``read`` returns a new ``bytes`` (Python's
   ``recv``); ``read_into`` fills a caller's buffer (Go's Read).
 * The fdMutex fast paths (uncontended lock/unlock) are inlined into the hot
-  methods: one int read-modify-write instead of a call.  This is only
-  atomic because all goroutines run on one M under the GIL (see fd_mutex.py).
+  methods: one int read-modify-write instead of a call.  That is atomic
+  only with one M, where goroutines switch only inside gopark (see
+  fd_mutex.py).  In M:N mode (``_mn``, set by the scheduler's mn hook) the
+  hot methods take the fdMutex methods instead, whose CAS holds a lock: a
+  reader and a writer of one FD run on different Ms and change the same
+  word.  Single-M cost: one global load and branch per lock and unlock.
+
+Shared state and its locks: the fdMutex ``state`` word (fd_mutex.py); the
+pollDesc (gort/netpoll); ``_orphans``, a list of FDs collected without
+close() -- appended by ``__del__`` on whichever thread runs the GC and
+drained by ``reap_orphans`` with ``pop()``, each one C call, so two Ms
+draining at once each get different entries.  The rest of an FD is written
+only by ``__init__`` and by ``destroy``, which the fdMutex runs exactly once,
+after every operation has left.
 * ``Close`` waits on ``csema`` like Go, so it returns only after the fd is
   really closed; when other goroutines are still inside an operation, they
   are woken first (pollUnblock) and the last one out closes the fd.
@@ -56,7 +68,7 @@ from gort.netpoll import (
     pollErrClosing,
     pollErrTimeout,
 )
-from gort.sched import add_teardown_hook
+from gort.sched import add_mn_hook, add_teardown_hook
 from gort.sched.sema import Sema, semacquire, semrelease
 
 from .errors import errDeadlineExceeded, errNetClosing, errNotPollable
@@ -85,6 +97,16 @@ _RDELTA = mutexRLock | mutexRef  # (state | RLock) + Ref == state + RLock + Ref 
 _WDELTA = mutexWLock | mutexRef
 
 
+_mn = False  # more than one M: the fdMutex fast paths are off
+
+
+def _setmn(on: bool) -> None:
+    global _mn
+    _mn = on
+
+
+add_mn_hook(_setmn)
+
 # (pollDesc, socket) of FDs collected without close(): see FD.__del__.
 _orphans: list[tuple[Any, Any]] = []
 
@@ -93,7 +115,10 @@ def reap_orphans() -> None:
     """Close the pollDescs and sockets of FDs that were garbage collected
     without close() (Go: the netFD finalizer's Close)."""
     while _orphans:
-        pd, sock = _orphans.pop()
+        try:
+            pd, sock = _orphans.pop()
+        except IndexError:  # another M took the last one
+            return
         if not pd.closing:
             poll_runtime_pollUnblock(pd)
         poll_runtime_pollClose(pd)
@@ -219,13 +244,14 @@ class FD:
             self.destroy()
 
     # ------------------------------------------------------------------
-    # Reads.  The fdMutex fast path is inlined: see the module docstring.
+    # Reads.  The fdMutex fast path is inlined with one M: see the module
+    # docstring.
 
     def read(self, n: int) -> bytes:
         """Go: FD.Read, returning a new bytes (b"" at EOF)."""
         fdmu = self.fdmu
         st = fdmu.state
-        if st & _RLOCKED:
+        if st & _RLOCKED or _mn:
             if not fdmu.rwlock(True):
                 raise errNetClosing()
         else:
@@ -247,7 +273,7 @@ class FD:
                         raise convertErr(res) from None
         finally:
             st = fdmu.state
-            if st & _RSLOW:
+            if st & _RSLOW or _mn:
                 self.readUnlock()
             else:
                 fdmu.state = st - _RDELTA
@@ -256,7 +282,7 @@ class FD:
         """Go: FD.Read into a caller's writable buffer; returns the count."""
         fdmu = self.fdmu
         st = fdmu.state
-        if st & _RLOCKED:
+        if st & _RLOCKED or _mn:
             if not fdmu.rwlock(True):
                 raise errNetClosing()
         else:
@@ -276,7 +302,7 @@ class FD:
                         raise convertErr(res) from None
         finally:
             st = fdmu.state
-            if st & _RSLOW:
+            if st & _RSLOW or _mn:
                 self.readUnlock()
             else:
                 fdmu.state = st - _RDELTA
@@ -330,7 +356,7 @@ class FD:
         exception's ``n`` says how many bytes went out."""
         fdmu = self.fdmu
         st = fdmu.state
-        if st & _WLOCKED:
+        if st & _WLOCKED or _mn:
             if not fdmu.rwlock(False):
                 raise errNetClosing()
         else:
@@ -350,7 +376,7 @@ class FD:
             return self._write_rest(data, nn, total)
         finally:
             st = fdmu.state
-            if st & _WSLOW:
+            if st & _WSLOW or _mn:
                 self.writeUnlock()
             else:
                 fdmu.state = st - _WDELTA

@@ -11,11 +11,19 @@ helper goroutine while the caller parks until that goroutine finishes or a
 runtime timer fires; on a timeout the lookup is abandoned and finishes in
 the background, as Go abandons a cgo lookup whose context is done.
 Literal IPs never get here (addr.literal_sockaddr parses them in place).
+
+The caller, the lookup goroutine and the timeout (on timerproc) may run on
+three different Ms: ``_lookuplock`` guards every ``_lookupWait``'s
+``parked``/``done``/``timedout`` (always taken: a lookup costs a thread
+hop, a lock is noise), so exactly one of the two wakers readies the caller,
+and the caller parks only if neither has come yet (gopark's unlockf drops
+the lock).
 """
 
 from __future__ import annotations
 
 import socket
+import threading
 from typing import Any
 
 from gort.sched import blocking, getg, gopark, goready, newproc
@@ -24,6 +32,7 @@ from gort.time.timers import addtimer, deltimer, timer
 from .errors import DeadlineExceededError, DNSError, errDeadlineExceeded
 
 waitReasonLookup = "IO wait"  # Go's caller waits in select on the lookup's channel
+_lookuplock = threading.Lock()
 
 
 class _lookupWait:
@@ -41,10 +50,16 @@ class _lookupWait:
         self.exc: BaseException | None = None
 
 
-def _wake(w: _lookupWait) -> None:
-    if w.parked:
+def _wake(w: _lookupWait, done: bool) -> None:
+    with _lookuplock:
+        if done:
+            w.done = True
+        else:
+            w.timedout = True
+        if not w.parked:
+            return
         w.parked = False
-        goready(w.g)
+    goready(w.g)
 
 
 def _lookupWorker(w: _lookupWait, fn: Any, args: tuple) -> None:
@@ -52,21 +67,23 @@ def _lookupWorker(w: _lookupWait, fn: Any, args: tuple) -> None:
         w.result = blocking(fn, *args)
     except Exception as e:  # noqa: BLE001 - handed to the caller
         w.exc = e
-    w.done = True
-    _wake(w)
+    _wake(w, True)
 
 
 def _lookupTimeout(w: _lookupWait, seq: int) -> None:
     # Runs on timerproc: must not block, only ready the caller.
-    w.timedout = True
-    _wake(w)
+    _wake(w, False)
 
 
 def _parkLookup(gp: Any, w: _lookupWait) -> bool:
-    if w.done or w.timedout:
-        return False
-    w.parked = True
-    return True
+    # Called with _lookuplock held (gopark's unlockf): drop it.
+    try:
+        if w.done or w.timedout:
+            return False
+        w.parked = True
+        return True
+    finally:
+        _lookuplock.release()
 
 
 def blocking_until(deadline: float | None, fn: Any, *args: Any) -> Any:
@@ -79,12 +96,15 @@ def blocking_until(deadline: float | None, fn: Any, *args: Any) -> Any:
     newproc(_lookupWorker, (w, fn, args))
     t = timer(deadline, 0, _lookupTimeout, w, 0)
     addtimer(t)
+    _lookuplock.acquire()
     try:
         gopark(_parkLookup, w, waitReasonLookup)
     finally:
         deltimer(t)
-        w.parked = False
-    if w.done:
+        with _lookuplock:
+            w.parked = False
+            done = w.done
+    if done:
         if w.exc is not None:
             raise w.exc
         return w.result

@@ -19,12 +19,12 @@ netpoll to Go", 2014) has it, with the fixes and refinements Go made since:
 Where gort differs, and why:
 
 * **CAS without atomics.** rg/wg move pdNil -> pdWait -> G -> pdReady/pdNil
-  by read-check-write sequences with no gort call in between.  Only the M's
-  thread touches them (other threads only call netpollBreak), and there is
-  one M, so under the GIL each sequence is as good as Go's CAS.  M:N on a
-  free-threaded Python will need a real CAS here (a per-pd lock or an
-  atomic from a C helper): that is a later issue, and the publish-then-
-  recheck order of netpollblock is kept so that the change is local.
+  by read-check-write sequences.  With one M no gort call falls inside one
+  (goroutines switch only in gopark), so each is as good as Go's CAS and
+  takes no lock.  In M:N mode (see "Locks" below) each such sequence runs
+  under ``pd.lock``: Python has no CAS, and a lock held across the compare
+  and the store is one.  The publish-then-recheck order of netpollblock is
+  Go's in both modes.
 * **Deadlines are absolute** float seconds on time.monotonic() (the 2014
   API; Go's internal/poll later switched to relative durations).  ``None``
   or ``inf`` means no deadline, a time not after now means expired.  Go's
@@ -45,6 +45,36 @@ Where gort differs, and why:
   kept too (type-stable reuse, as in Go), and since a pd is reused, a
   deadline timer armed under its old owner can fire into it: rseq/wseq,
   bumped by pollOpen and pollUnblock, make that firing a no-op.
+* **netpollWaiters after injection (M:N).**  Go (>= 1.22) lowers the count
+  only after injectglist has queued the Gs a netpoll returned, so that no M
+  sees "no I/O waiters, nothing queued" in between and declares a deadlock.
+  gort's netpoll hook returns just the list, so in M:N mode netpoll hands
+  each G it readies ``param = netpollWoken`` and the G lowers the count
+  itself when it runs again in netpollblock (it is queued by then).  With
+  one M nothing can look in between, and netpoll lowers the count at once.
+  A G that parked before the run went M:N finishes its wait the M:N way
+  (netpollblock looks at ``_mn`` again when gopark returns).
+
+Locks (M:N mode only, unless marked "always"; the lock order is
+pd.lock -> backend lock -> _waiterslock, and pd.lock -> the timers' lock ->
+sched.lock; Gs are readied after pd.lock is released, as in Go):
+
+* ``pd.lock`` (always): closing, rd/wd, rseq/wseq, rrun/wrun, rt/wt, user,
+  rearm (pollOpen, pollSetDeadline, pollUnblock, the deadline timers,
+  netpollarm).  In M:N mode also every read-modify-write of rg/wg:
+  netpollblock's publish and take, netpollblockcommit, netpollunblock (its
+  callers hold pd.lock), netpoll's readiness.  pollReset's plain store of
+  pdNil needs none: the word is then pdNil or pdReady (its one waiter is
+  the caller), and a racing netpoll only ever turns pdNil into pdReady.
+  ``everr`` is a plain store by netpoll, read without a lock (Go: an
+  atomic info bit).
+* ``pollcache.lock`` (always): the free list.
+* ``_waiterslock``: every change of ``sched.netpollWaiters`` (the scheduler
+  only reads it).
+* ``pdbyfd`` is a dict: each get/set/del is one C call (atomic, also on a
+  free-threaded build); an fd number cannot be opened twice at once, since
+  the kernel hands it out only after close, and pollClose forgets it first.
+* The backends: see netpoll_epoll.py and netpoll_poll.py.
 """
 
 from __future__ import annotations
@@ -55,7 +85,7 @@ from numbers import Real
 from time import monotonic
 from typing import Any
 
-from gort.sched.proc import add_teardown_hook, gopark, goready, sched
+from gort.sched.proc import add_mn_hook, add_teardown_hook, getg, gopark, goready, sched
 from gort.sched.runtime2 import G, gList, waitReasonIOWait
 from gort.time.timers import deltimer, modtimer, timer
 
@@ -82,14 +112,41 @@ pdWait = 2
 
 _INF = math.inf
 
+# True while a run has more than one M (set by the scheduler's mn hook):
+# from then on the rg/wg words are changed under pd.lock only.
+_mn = False
+# Guards every change of sched.netpollWaiters in M:N mode.
+_waiterslock = threading.Lock()
+
+
+def _setmn(on: bool) -> None:
+    global _mn
+    _mn = on
+
+
+add_mn_hook(_setmn)
+
+
+class _netpollWoken:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "netpollWoken"
+
+
+# M:N mode: the gp.param netpoll hands the Gs it readies; such a G takes
+# itself off netpollWaiters when it runs (see the module docstring).
+netpollWoken = _netpollWoken()
+
 
 class pollDesc:
     """A network poller descriptor (Go: type pollDesc struct).
 
     ``lock`` guards closing, rseq/wseq, rrun/wrun, rt/wt, rd/wd and user
     (pollOpen, pollSetDeadline, pollUnblock, the deadline timers, and the
-    level-triggered backend's arming).  pollReset, pollWait and netpollready
-    go without it, as in Go.
+    level-triggered backend's arming).  With one M, rg/wg change without it
+    (as in Go, where they are atomics); in M:N mode every read-modify-write
+    of rg/wg holds it too (see the module docstring).
     """
 
     __slots__ = (
@@ -240,13 +297,18 @@ def poll_runtime_pollOpen(fd: int) -> pollDesc:
         pd.wd = 0.0
         pd.user = 0
         pd.rearm = False
+    # Published before the registration: in M:N mode another M's netpoll
+    # may see the fd's first edge (epoll reports one at once for an fd that
+    # is ready) before this returns, and must find the pd to record it.
+    pdbyfd[fd] = pd
     try:
         _backend.netpollopen(fd, pd)
     except BaseException:
+        if pdbyfd.get(fd) is pd:
+            del pdbyfd[fd]
         pd.closing = True
         pollcache.free(pd)
         raise
-    pdbyfd[fd] = pd
     return pd
 
 
@@ -501,7 +563,11 @@ def netpollunlock(pd: pollDesc) -> None:
 def netpollready(toRun: gList, pd: pollDesc, mode: str) -> int:
     """pd is ready for mode 'r', 'w' or 'rw': push the goroutines this wakes
     onto toRun (linked through schedlink).  Returns the netpollWaiters delta,
-    to apply once they are on a run queue (Go: netpollready)."""
+    to apply once they are on a run queue (Go: netpollready).
+
+    In M:N mode the caller holds pd.lock, and the delta is 0: each G woken
+    gets ``param = netpollWoken`` and lowers the count itself when it runs.
+    """
     delta = 0
     rg = wg = None
     if mode != "w":
@@ -510,10 +576,16 @@ def netpollready(toRun: gList, pd: pollDesc, mode: str) -> int:
         wg = netpollunblock(pd, "w", True)
     if rg is not None:
         toRun.push(rg)
-        delta -= 1
+        if _mn:
+            rg.param = netpollWoken
+        else:
+            delta -= 1
     if wg is not None:
         toRun.push(wg)
-        delta -= 1
+        if _mn:
+            wg.param = netpollWoken
+        else:
+            delta -= 1
     return delta
 
 
@@ -548,6 +620,22 @@ def netpollblockcommit(gp: G, gpp: tuple[pollDesc, str]) -> bool:
     published pdWait.  ``gpp`` stands in for Go's pointer &pd.rg / &pd.wg.
     """
     pd, mode = gpp
+    if _mn:
+        # Go: Casuintptr(gpp, pdWait, gp), then netpollAdjustWaiters(1).  The
+        # count goes up before pd.lock drops, so before any waker can take
+        # gp out of the word and lower it.
+        with pd.lock:
+            if mode == "r":
+                if pd.rg is not pdWait:
+                    return False
+                pd.rg = gp
+            else:
+                if pd.wg is not pdWait:
+                    return False
+                pd.wg = gp
+            with _waiterslock:
+                sched.netpollWaiters += 1
+        return True
     if mode == "r":
         if pd.rg is not pdWait:
             return False
@@ -567,7 +655,11 @@ def netpollgoready(gp: G) -> None:
 
 def netpollAdjustWaiters(delta: int) -> None:
     if delta:
-        sched.netpollWaiters += delta
+        if _mn:
+            with _waiterslock:
+                sched.netpollWaiters += delta
+        else:
+            sched.netpollWaiters += delta
 
 
 def netpollblock(pd: pollDesc, mode: str, waitio: bool) -> bool:
@@ -578,6 +670,8 @@ def netpollblock(pd: pollDesc, mode: str, waitio: bool) -> bool:
     At most one goroutine may wait per direction (internal/poll's fdMutex
     serializes readers and writers above this).
     """
+    if _mn:
+        return _netpollblockmn(pd, mode, waitio)
     # Phase 1: consume a pending notification, or publish pdWait.
     if mode == "r":
         old = pd.rg
@@ -601,12 +695,15 @@ def netpollblock(pd: pollDesc, mode: str, waitio: bool) -> bool:
     if (waitio or not (pd.closing or pd.rd or pd.wd or pd.everr)
             or netpollcheckerr(pd, mode) == pollNoError):
         try:
-            gopark(netpollblockcommit, (pd, mode), waitReasonIOWait)
+            param = gopark(netpollblockcommit, (pd, mode), waitReasonIOWait)
         except BaseException:
             # Killed while parked (a teardown's GreenletExit): leave the
             # semaphore clean for the pd's next user.
             _dropwaiter(pd, mode)
             raise
+        if _mn:
+            # The run went M:N while we were parked: finish as M:N does.
+            return _netpolltake(pd, mode, param)
     # Take the result, careful not to lose a concurrent pdReady.
     if mode == "r":
         old = pd.rg
@@ -619,7 +716,65 @@ def netpollblock(pd: pollDesc, mode: str, waitio: bool) -> bool:
     return old is pdReady
 
 
+def _netpollblockmn(pd: pollDesc, mode: str, waitio: bool) -> bool:
+    """netpollblock in M:N mode: the same three phases, each read-modify-
+    write of the word under pd.lock (Go's CAS loops and final Swap)."""
+    r = mode == "r"
+    with pd.lock:
+        old = pd.rg if r else pd.wg
+        if old is pdReady:
+            if r:
+                pd.rg = pdNil
+            else:
+                pd.wg = pdNil
+            return True
+        if old is not pdNil:
+            raise RuntimeError("runtime: double wait")
+        if r:
+            pd.rg = pdWait
+        else:
+            pd.wg = pdWait
+    # Re-check errors after publishing pdWait (see netpollblock): unblockers
+    # store closing/rd/wd and then take pd.lock to look at the word.
+    param = None
+    if waitio or netpollcheckerr(pd, mode) == pollNoError:
+        try:
+            param = gopark(netpollblockcommit, (pd, mode), waitReasonIOWait)
+        except BaseException:
+            _dropwaiter(pd, mode)
+            raise
+    return _netpolltake(pd, mode, param)
+
+
+def _netpolltake(pd: pollDesc, mode: str, param: Any) -> bool:
+    """The last phase of netpollblock in M:N mode: take the word's result
+    (Go: gpp.Swap(pdNil)) under pd.lock; ``param`` is what gopark returned."""
+    if param is netpollWoken:
+        # netpoll readied us and left the count to us: we are running, so no
+        # M can see "no waiters, nothing queued" for us any more.
+        getg().param = None
+        netpollAdjustWaiters(-1)
+    with pd.lock:
+        if mode == "r":
+            old = pd.rg
+            pd.rg = pdNil
+        else:
+            old = pd.wg
+            pd.wg = pdNil
+    if old is not pdReady and old is not pdWait and old is not pdNil:
+        raise RuntimeError("runtime: corrupted polldesc")
+    return old is pdReady
+
+
 def _dropwaiter(pd: pollDesc, mode: str) -> None:
+    if _mn:
+        with pd.lock:
+            _dropwaiter1(pd, mode)
+    else:
+        _dropwaiter1(pd, mode)
+
+
+def _dropwaiter1(pd: pollDesc, mode: str) -> None:
     old = pd.rg if mode == "r" else pd.wg
     if old is pdNil or old is pdReady:
         return
@@ -628,13 +783,14 @@ def _dropwaiter(pd: pollDesc, mode: str) -> None:
     else:
         pd.wg = pdNil
     if old is not pdWait:
-        sched.netpollWaiters -= 1
+        netpollAdjustWaiters(-1)
 
 
 def netpollunblock(pd: pollDesc, mode: str, ioready: bool) -> G | None:
     """Move pd.rg (mode 'r') or pd.wg ('w') to pdReady (ioready) or pdNil
     (timeout/close) and return the goroutine parked there, if any
     (Go: netpollunblock).  The caller readies it and lowers netpollWaiters.
+    In M:N mode the caller holds pd.lock (Go's CAS loop).
 
     Only I/O may create pdReady; a timeout or close finding pdNil does
     nothing, because the waiter re-checks errors before it parks.

@@ -11,16 +11,26 @@ event finds its pollDesc through ``pdbyfd`` instead of a tagged pointer
 timeout recomputed.  Any other epoll_wait error is fatal, as Go's
 ``throw("runtime: netpoll failed")``: it is raised once and ends the run
 rather than being spun on.
+
+M:N: the kernel lets epoll_wait run on several threads at once (one M
+blocks in netpoll, others poll with delay 0) and epoll_ctl run beside them;
+each edge goes to one caller.  The Python side has no state of its own but
+the break flag (netpoll_break.py).  What an event does to a pollDesc --
+everr, and rg/wg moving to pdReady -- happens under pd.lock in M:N mode
+(Go's CAS, see netpoll.py), after checking that the pd is still the one open on
+the fd (it may have been closed, even reused, since the lookup).
+The Gs get ``param = netpollWoken`` and lower netpollWaiters themselves
+once they run, after the scheduler has queued them (Go 1.22's order).
 """
 
 from __future__ import annotations
 
 import select
 
-from gort.sched.proc import sched
+from gort.sched.proc import add_mn_hook, sched
 from gort.sched.runtime2 import gList
 
-from .netpoll import pdbyfd, pdNil, pdReady, pdWait
+from .netpoll import netpollWoken, pdbyfd, pdNil, pdReady, pdWait
 from .netpoll_break import netpollBreaker
 
 EPOLLIN = select.EPOLLIN
@@ -34,6 +44,16 @@ _EVREAD = EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR  # wakes the reader
 _EVWRITE = EPOLLOUT | EPOLLHUP | EPOLLERR  # wakes the writer
 _MAXEVENTS = 128
 _MAXWAIT = 1e6  # seconds; Go caps epoll_wait at 1e9 ms
+
+_mn = False  # more than one M: see the module docstring
+
+
+def _setmn(on: bool) -> None:
+    global _mn
+    _mn = on
+
+
+add_mn_hook(_setmn)
 
 
 class epollPoller(netpollBreaker):
@@ -100,6 +120,8 @@ class epollPoller(netpollBreaker):
             raise RuntimeError(f"runtime: netpoll failed: epoll_wait on fd {self.epfd}: {e}") from e
         if not events:
             return None
+        if _mn:
+            return self._netpollmn(events, delay)
         get = pdbyfd.get
         head = None
         n = 0
@@ -138,4 +160,41 @@ class epollPoller(netpollBreaker):
         # Go applies the delta after injectglist; the caller injects this
         # list before it runs any goroutine, so nothing can see the gap.
         sched.netpollWaiters -= n
+        return toRun
+
+    def _netpollmn(self, events: list, delay: float) -> gList | None:
+        """The event loop of netpoll in M:N mode: each pd's words change
+        under pd.lock, and the Gs lower netpollWaiters themselves."""
+        get = pdbyfd.get
+        head = None
+        for fd, ev in events:
+            pd = get(fd)
+            if pd is None:
+                if fd == self.breakrfd and delay != 0:
+                    self.breakdrain()
+                continue
+            with pd.lock:
+                if get(fd) is not pd:
+                    continue  # closed (maybe reused for another fd) since get()
+                pd.everr = ev == EPOLLERR
+                if ev & _EVREAD:
+                    old = pd.rg
+                    if old is not pdReady:
+                        pd.rg = pdReady
+                        if old is not pdNil and old is not pdWait:
+                            old.param = netpollWoken
+                            old.schedlink = head
+                            head = old
+                if ev & _EVWRITE:
+                    old = pd.wg
+                    if old is not pdReady:
+                        pd.wg = pdReady
+                        if old is not pdNil and old is not pdWait:
+                            old.param = netpollWoken
+                            old.schedlink = head
+                            head = old
+        if head is None:
+            return None
+        toRun = gList()
+        toRun.head = head
         return toRun

@@ -20,6 +20,29 @@ and for testing the level-triggered path on Linux (GORTNETPOLL=poll).
 Error handling: POLLNVAL (an fd closed behind the poller's back) unregisters
 the fd and wakes both directions, whose syscalls then report EBADF; POLLERR
 alone sets ``everr`` like epoll.  A poll(2) failure is fatal, as in Go.
+
+M:N (more than one M; the locks are taken only then):
+
+* ``pollmu``: one ``poll()`` call at a time -- select.poll raises
+  "concurrent poll() invocation" otherwise.  The M that blocks waits for
+  it (a delay-0 poll holds it briefly); a delay-0 poll that finds it taken
+  returns nothing: the poll in progress reports what is ready.
+* ``mu`` guards the select.poll object's registrations (register/
+  unregister, i.e. pd.user's image in the kernel's view) and ``polling``,
+  which says an M is blocked in poll().  poll(2) sees the interest set as
+  it was when the call began, so a wait armed on another M while the
+  poller sleeps would go unseen: netpollarm breaks the blocked poll when
+  it changed a registration and ``polling`` was set.  Both are read and
+  written under ``mu``, and the poller sets ``polling`` before it calls
+  poll(): either the registration is in place when poll() builds its
+  array, or the arming M sees ``polling`` and breaks it.  (That poll()
+  builds its array from the registrations atomically with respect to a
+  register on another thread is select.poll's own guarantee: the GIL, or
+  the object's critical section on a free-threaded build.)
+* pd.user changes under pd.lock (always), and rg/wg under pd.lock in M:N
+  mode: netpoll calls netpollready with it held.
+* Lock order: pd.lock -> mu.  The Gs netpoll readies get
+  ``param = netpollWoken`` and lower netpollWaiters themselves (netpoll.py).
 """
 
 from __future__ import annotations
@@ -27,8 +50,9 @@ from __future__ import annotations
 import math
 import os
 import select
+import threading
 
-from gort.sched.proc import sched
+from gort.sched.proc import add_mn_hook, sched
 from gort.sched.runtime2 import gList
 
 from .netpoll import netpolllock, netpollready, netpollunlock, pdbyfd, pollDesc
@@ -44,6 +68,16 @@ _EVREAD = POLLIN | POLLHUP | POLLERR | POLLNVAL
 _EVWRITE = POLLOUT | POLLHUP | POLLERR | POLLNVAL
 _MAXWAITMS = 1_000_000_000  # Go's cap: 1e9 ms
 
+_mn = False  # more than one M: see the module docstring
+
+
+def _setmn(on: bool) -> None:
+    global _mn
+    _mn = on
+
+
+add_mn_hook(_setmn)
+
 
 class pollPoller(netpollBreaker):
     name = "poll"
@@ -51,6 +85,9 @@ class pollPoller(netpollBreaker):
 
     def __init__(self) -> None:
         self.p: select.poll | None = None
+        self.mu = threading.Lock()  # M:N: the registrations and polling
+        self.pollmu = threading.Lock()  # M:N: one poll() call at a time
+        self.polling = False  # M:N: an M is blocked in poll() (under mu)
 
     def netpollinit(self) -> None:
         self.p = select.poll()
@@ -71,20 +108,37 @@ class pollPoller(netpollBreaker):
         pd.user = 0
 
     def netpollclose(self, fd: int) -> None:
+        if _mn:
+            with self.mu:
+                self._unregister(fd)
+        else:
+            self._unregister(fd)
+
+    def _unregister(self, fd: int) -> None:
         try:
             self.p.unregister(fd)
         except KeyError:
             pass  # nothing armed
 
     def netpollarm(self, pd: pollDesc, mode: str) -> None:
+        ev = POLLIN if mode == "r" else POLLOUT
         netpolllock(pd)
         try:
-            self.netpollupdate(pd, POLLIN if mode == "r" else POLLOUT, 0)
+            if not _mn:
+                self.netpollupdate(pd, ev, 0)
+                return
+            with self.mu:
+                brk = self.netpollupdate(pd, ev, 0) and self.polling
         finally:
             netpollunlock(pd)
+        if brk:
+            # The M blocked in poll() watches the old interest set: wake it
+            # so that it polls again with this fd armed.
+            self.netpollBreak()
 
-    def netpollupdate(self, pd: pollDesc, set: int, clear: int) -> None:
-        """Arm ``set`` and disarm ``clear`` for pd's fd; caller holds pd.lock.
+    def netpollupdate(self, pd: pollDesc, set: int, clear: int) -> bool:
+        """Arm ``set`` and disarm ``clear`` for pd's fd; caller holds pd.lock
+        (and, in M:N mode, mu).  Returns whether the registration changed.
 
         A closing pd is never armed (Go: netpollupdate returns when closing),
         but it is disarmed: unlike Solaris event ports, which are one-shot, a
@@ -92,19 +146,17 @@ class pollPoller(netpollBreaker):
         would otherwise be reported on every poll until pollClose.
         """
         if set and pd.closing:
-            return
+            return False
         old = pd.user
         events = (old & ~clear) | set
         if old == events:
-            return
+            return False
         if events:
             self.p.register(pd.fd, events)  # modifies an existing registration
         else:
-            try:
-                self.p.unregister(pd.fd)
-            except KeyError:
-                pass
+            self._unregister(pd.fd)
         pd.user = events
+        return True
 
     def netpoll(self, delay: float) -> gList | None:
         """Poll the network: delay < 0 blocks, 0 polls, > 0 waits at most
@@ -116,6 +168,8 @@ class pollPoller(netpollBreaker):
             timeout = 0
         else:
             timeout = min(math.ceil(delay * 1000.0), _MAXWAITMS)  # ms, rounded up
+        if _mn:
+            return self._netpollmn(delay, timeout)
         try:
             events = self.p.poll(timeout)
         except OSError as e:
@@ -167,4 +221,65 @@ class pollPoller(netpollBreaker):
         if toRun.head is None:
             return None
         sched.netpollWaiters += delta
+        return toRun
+
+    def _netpollmn(self, delay: float, timeout: int | None) -> gList | None:
+        """netpoll in M:N mode (see the module docstring for the locks)."""
+        pollmu = self.pollmu
+        if delay == 0:
+            if not pollmu.acquire(False):
+                return None  # another M is in poll(): it reports what is ready
+        else:
+            pollmu.acquire()
+        try:
+            if delay != 0:
+                with self.mu:
+                    self.polling = True
+            try:
+                events = self.p.poll(timeout)
+            except OSError as e:
+                raise RuntimeError(f"runtime: netpoll failed: poll: {e}") from e
+            finally:
+                if delay != 0:
+                    self.polling = False
+        finally:
+            pollmu.release()
+        if not events:
+            return None
+        get = pdbyfd.get
+        toRun = gList()
+        mu = self.mu
+        for fd, ev in events:
+            pd = get(fd)
+            if pd is None:
+                if fd == self.breakrfd:
+                    if delay != 0:
+                        self.breakdrain()
+                    continue
+                with mu:
+                    self._unregister(fd)  # armed for a pd that has gone
+                continue
+            mode = ""
+            clear = 0
+            if ev & _EVREAD:
+                mode = "r"
+                clear = POLLIN
+            if ev & _EVWRITE:
+                mode += "w"
+                clear |= POLLOUT
+            if not mode:
+                continue
+            with pd.lock:
+                if get(fd) is not pd:
+                    continue  # closed (maybe reused for another fd) since get()
+                with mu:
+                    if ev & POLLNVAL:
+                        self._unregister(fd)
+                        pd.user = 0
+                    else:
+                        self.netpollupdate(pd, 0, clear)
+                pd.everr = ev == POLLERR
+                netpollready(toRun, pd, mode)  # M:N: no delta, see netpoll.py
+        if toRun.head is None:
+            return None
         return toRun

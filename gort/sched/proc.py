@@ -590,6 +590,8 @@ def findrunnable(mp: M) -> G | None:
         # either sees mp.blocked (and how to wake it) or we see its G.
         poller = False
         with s.lock:
+            if s.done or s.fatal is not None:
+                continue  # _wakeall ran since the check above: do not sleep through it
             if (pp.runq or pp.readyq or pp.runnext is not None
                     or (s.runqsize and not mp.retiring)):
                 continue

@@ -6,6 +6,23 @@ parks in ``_Gsyscall``, a pool thread makes the call, and its completion
 readies the G from that thread (``ready_from_thread``: the global run queue
 under sched.lock, then a wake-up of the M if it sleeps).  ``sched.nsyscall``
 counts calls in flight, so checkdead knows a waiter will come back.
+
+Locks (the same with one M or several; a call costs a thread hop, so they
+are always taken):
+
+* ``_pool.lock`` (with its condition ``cond``) guards the pool: ``tasks``,
+  ``threads``, ``idle``, ``quit``.  Any number of Ms submit at once; a
+  submit either hands its task to an idle worker (notify) or starts one,
+  decided under the lock, so no task waits for a worker that is not coming.
+* ``sched.lock`` guards ``sched.nsyscall``: +1 in ``_enter`` (gopark's
+  unlockf, so the G is already parked when its task becomes visible to a
+  worker, and no completion can ready a G that still runs), -1 in
+  ``ready_from_thread`` together with the wake-up.
+* A task (a list) is written by its worker only -- fn's result or
+  exception -- before ``ready_from_thread`` queues the G; the G reads it
+  after its M has taken it off that queue, a synchronised hand-off, so it
+  sees the writes.  The G is pinned to its M: ``ready_from_thread`` queues
+  it there and wakes that M, whichever M's goroutine made the call.
 """
 
 from __future__ import annotations

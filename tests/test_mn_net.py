@@ -237,11 +237,12 @@ def test_echo_100_clients_with_deadlines(procs):
 
 
 @pytest.mark.parametrize("procs", PROCS)
-def test_going_mn_while_goroutines_wait_for_io(procs):
+def test_going_mn_while_goroutines_wait_for_io(procs, monkeypatch):
     """Readers park in IO wait with one M; then the run goes M:N and their
     data arrives: they wake (readied by whichever M polls), read it, and
     netpollWaiters comes back to exactly zero -- a G parked before the
     switch finishes its wait the M:N way."""
+    monkeypatch.setenv("GORTMAXPROCS", "1")  # starts with one M on purpose
     NR = 4
     book = Book()
 

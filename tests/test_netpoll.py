@@ -200,7 +200,9 @@ def test_ready_before_wait_is_consumed_without_parking(sockets):
         close_pd(pd)
 
 
-def test_park_then_ready_wakes_exactly_that_g(sockets):
+def test_park_then_ready_wakes_exactly_that_g(sockets, monkeypatch):
+    # One M: it drives netpollready by hand, which another M's poller would race.
+    monkeypatch.setenv("GORTMAXPROCS", "1")
     a, _ = sockets()
     res = []
 
@@ -520,8 +522,10 @@ def test_combined_timer_when_read_and_write_deadlines_match(sockets):
     gort.run(main)
 
 
-def test_lazy_expiry_without_the_timer_running(sockets):
+def test_lazy_expiry_without_the_timer_running(sockets, monkeypatch):
     """A goroutine that never yields still sees its deadline (digest §7)."""
+    # One M: "timerproc cannot run" holds only while this M is the only one.
+    monkeypatch.setenv("GORTMAXPROCS", "1")
     a, b = sockets()
 
     def main():
@@ -1076,10 +1080,13 @@ def test_poll_backend_closed_fd_does_not_spin():
         np._setbackend(newbackend(default))
 
 
-def test_poll_backend_disarms_a_closing_fd(sockets):
+def test_poll_backend_disarms_a_closing_fd(sockets, monkeypatch):
     """A closing pd is never armed again, but what is armed gets disarmed
     when reported: else a ready fd between pollUnblock and pollClose would
     make every poll return at once (a busy loop)."""
+    # One M: it inspects the armed interest between two steps that another
+    # M's poller would race.
+    monkeypatch.setenv("GORTMAXPROCS", "1")
     default = np._backendname()
     np._setbackend(newbackend("poll"))
     a, b = sockets()

@@ -617,7 +617,7 @@ def findrunnable(mp: M) -> G | None:
                     s.midle.append(mp)
                 mp.note.clear()
         tg = s.timerg
-        mytimer = tg is not None and tg.m is mp and s.timer0when != INF
+        mytimer = tg is not None and tg.m is mp and (s.timer0when != INF or _mn)
         if len(pp.grfree) > GRFREE_IDLE and (
                 dead or not mytimer or s.timer0when - monotonic() > 0.001):
             # Idle for a while: free pooled greenlets, a few at a time (each
@@ -635,7 +635,14 @@ def findrunnable(mp: M) -> G | None:
             continue  # the Deadlock went to the lazy main goroutine's M
         # Only timerproc's M wakes for timers.  A timer that fell due since
         # _nextg looked gives delay 0, not < 0 ("block until woken": lost).
-        delay = max(s.timer0when - monotonic(), 0.0) if mytimer else -1.0
+        # M:N: it sleeps at most _TIMERSLACK, so that timer_added need not
+        # wake it for a timer due later than that (see there).
+        if mytimer:
+            delay = max(s.timer0when - monotonic(), 0.0)
+            if _mn and delay > _TIMERSLACK:
+                delay = _TIMERSLACK
+        else:
+            delay = -1.0
         if _trace is not None:
             _trace.block(mp, poller)
         try:
@@ -1329,6 +1336,12 @@ def timerproc_park(when: float, unlockf: Callable[[G, Any], bool] | None = None,
     gopark(commit, lock, waitReasonTimerGoroutineIdle)
 
 
+# M:N: timerproc's M never sleeps longer than this, so a timer added by
+# another M for later than now + _TIMERSLACK needs no cross-thread wake-up
+# (~20 us each on a GIL build): the M sees it at its next wake at the latest.
+_TIMERSLACK = 0.25
+
+
 def timer_added(when: float) -> None:
     """A timer for ``when`` was added: let the scheduler see the earlier time
     and wake timerproc's M if it sleeps past it (Go: wakeNetPoller).  M:N:
@@ -1341,7 +1354,8 @@ def timer_added(when: float) -> None:
                     s.timer0when = when
                     tg = s.timerg
                     mp = tg.m if tg is not None else None
-                    if mp is not None and mp.blocked:
+                    if (mp is not None and mp.blocked
+                            and when - monotonic() < _TIMERSLACK):
                         _wakem(mp)
             return
         s.timer0when = when

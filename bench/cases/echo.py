@@ -62,9 +62,12 @@ def announce(port: int) -> None:
 # --- the servers, side by side ----------------------------------------------
 
 
-def serve_gort() -> None:
+def serve_gort(procs: int | None = None) -> None:
     import gort
     import gort.net
+
+    if procs is not None:
+        gort.gomaxprocs(procs)  # before the runtime starts: the run's setting
 
     def handle(c) -> None:
         with c:
@@ -175,6 +178,8 @@ def serve_trio() -> None:
 # How the server process starts each one (Python source, run with bench/ on sys.path).
 SERVERS = {
     "gort": "serve_gort()",
+    "gort-P2": "serve_gort(2)",
+    "gort-P4": "serve_gort(4)",
     "gevent": "serve_gevent()",
     "asyncio-streams": "serve_asyncio_streams('asyncio')",
     "asyncio-protocol": "serve_asyncio_protocol('asyncio')",
@@ -322,6 +327,9 @@ def run_idle(n: int, server_name: str) -> dict:
 _VARIANTS = [
     ("gort:net", "gort", "gort.net.listen, a goroutine per connection, Conn.read/write",
      ("gort.net.listen",)),
+    ("gort:net-P2", "gort-P2", "as gort:net at GOMAXPROCS 2 (handlers spread over two Ms)",
+     ("gort.net.listen",)),
+    ("gort:net-P4", "gort-P4", "as gort:net at GOMAXPROCS 4", ("gort.net.listen",)),
     ("gevent:StreamServer", "gevent", "gevent.server.StreamServer, recv/sendall", ()),
     ("asyncio:streams", "asyncio-streams", "asyncio.start_server, read/write/drain", ()),
     ("asyncio:Protocol", "asyncio-protocol", "asyncio Protocol, transport.write", ()),

@@ -7,6 +7,7 @@ pair (two bare switches) is the floor no greenlet runtime can beat.
 
 from __future__ import annotations
 
+import time
 from time import perf_counter
 
 from harness import Case, Metric, run_asyncio
@@ -14,20 +15,33 @@ from harness import Case, Metric, run_asyncio
 case = Case(
     "pingpong", "unbuffered ping-pong, {n:,} round trips",
     sizes={"full": 200_000, "quick": 20_000},
-    metrics=[Metric("ns_per_rt", "ns/round trip", higher_is_better=False)],
+    metrics=[Metric("ns_per_rt", "ns/round trip", higher_is_better=False),
+             Metric("cross_m", "1 = ping and pong on different Ms", higher_is_better=False,
+                    fmt=".1f")],
 )
 
 
 @case.variant("gort:chan", "gort.chan(0) each way, main and one goroutine",
               requires=("gort.chan()",))
-def gort_chan(n: int) -> dict:
+@case.variant("gort:chan-P2", "as gort:chan at GOMAXPROCS 2; pong runs where the scheduler "
+              "puts it (cross_m says where it ran)", requires=("gort.chan()",), procs=2)
+@case.variant("gort:chan-P4", "as gort:chan at GOMAXPROCS 4", requires=("gort.chan()",),
+              procs=4)
+def gort_chan(n: int, procs: int | None = None) -> dict:
+    import threading
+
     import gort
 
+    where: list[int] = []
+
     def pong(ping_c, pong_c) -> None:
+        where.append(threading.get_ident())
         for _ in range(n):
             pong_c.send(ping_c.recv())
 
     def main() -> float:
+        if procs is not None:
+            gort.gomaxprocs(procs)
         ping_c, pong_c = gort.chan(0), gort.chan(0)
         gort.go(pong, ping_c, pong_c)
         t0 = perf_counter()
@@ -36,7 +50,50 @@ def gort_chan(n: int) -> dict:
             pong_c.recv()
         return perf_counter() - t0
 
-    return {"ns_per_rt": gort.run(main) / n * 1e9}
+    out = {"ns_per_rt": gort.run(main) / n * 1e9}
+    if procs is not None:
+        out["cross_m"] = float(where[0] != threading.get_ident())
+    return out
+
+
+@case.variant("gort:chan-crossM", "gort.chan(0) each way at GOMAXPROCS 2, main and pong on "
+              "different Ms (threads; checked with threading.get_ident): every hand-off "
+              "is a cross-thread wake-up. n/10 round trips", requires=("gort.chan()",))
+def gort_chan_cross(n: int) -> dict:
+    import threading
+
+    import gort
+
+    n = max(1, n // 10)
+    where: list[int] = []
+
+    def pong(ping_c, pong_c) -> None:
+        where.append(threading.get_ident())
+        for _ in range(n):
+            pong_c.send(ping_c.recv())
+
+    def main() -> float:
+        gort.gomaxprocs(2)
+        me = threading.get_ident()
+        ping_c, pong_c = gort.chan(0), gort.chan(0)
+        gort.go(pong, ping_c, pong_c)
+        # Hold this M without yielding to gort: pong cannot start here, so
+        # the idle M that newproc woke steals it.  time.sleep drops the GIL.
+        end = perf_counter() + 10.0
+        while not where:
+            if perf_counter() > end:
+                raise RuntimeError("pong was not stolen by the other M within 10 s")
+            time.sleep(0.0002)
+        if where[0] == me:
+            raise RuntimeError("pong runs on main's M; the variant needs two Ms")
+        t0 = perf_counter()
+        for i in range(n):
+            ping_c.send(i)
+            pong_c.recv()
+        return perf_counter() - t0
+
+    elapsed = gort.run(main)
+    return {"ns_per_rt": elapsed / n * 1e9, "cross_m": float(where[0] != threading.get_ident())}
 
 
 @case.variant("gort:gopark", "no channel: bare gort.sched gopark/goready, main and one goroutine",

@@ -18,14 +18,21 @@ case = Case(
 
 
 @case.variant("gort:run", "gort.go in gort.run(main); main counts completions, gort.gosched")
-def gort_run(n: int) -> dict:
+@case.variant("gort:run-P2", "as gort:run at GOMAXPROCS 2 (two Ms, idle Ms steal "
+              "unstarted goroutines)", procs=2)
+@case.variant("gort:run-P4", "as gort:run at GOMAXPROCS 4", procs=4)
+def gort_run(n: int, procs: int | None = None) -> dict:
     import gort
     done = [0]
 
     def work() -> None:
+        # M:N: += on a list item is atomic under the GIL in practice (no
+        # eval-breaker check, so no thread switch, between load and store).
         done[0] += 1
 
     def main() -> float:
+        if procs is not None:
+            gort.gomaxprocs(procs)
         t0 = perf_counter()
         for _ in range(n):
             gort.go(work)

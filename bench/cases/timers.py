@@ -75,7 +75,12 @@ def _gc_off(fn):
 
 @sleepers.variant("gort:sleep", "gort.time.sleep in n goroutines; main polls a counter "
                   "every 1 ms (adds <= 1 ms to wall)", requires=("gort.time.sleep",))
-def gort_sleepers(n: int) -> dict:
+@sleepers.variant("gort:sleep-P2", "as gort:sleep at GOMAXPROCS 2 (sleepers spread over two "
+                  "Ms; one timerproc wakes them across Ms)", requires=("gort.time.sleep",),
+                  procs=2)
+@sleepers.variant("gort:sleep-P4", "as gort:sleep at GOMAXPROCS 4",
+                  requires=("gort.time.sleep",), procs=4)
+def gort_sleepers(n: int, procs: int | None = None) -> dict:
     import gort
     import gort.time
 
@@ -87,9 +92,11 @@ def gort_sleepers(n: int) -> dict:
         t = perf_counter()
         gort.time.sleep(d)
         late[i] = perf_counter() - t - d
-        done[0] += 1
+        done[0] += 1  # M:N: atomic under the GIL in practice (no eval-breaker check)
 
     def main() -> float:
+        if procs is not None:
+            gort.gomaxprocs(procs)
         t0 = perf_counter()
         for i, d in enumerate(ds):
             gort.go(sleeper, i, d)
@@ -177,11 +184,18 @@ sleepers.target("sleepers p99 lateness <= 10 ms, GC off", "p99_ms", limit=10.0,
 
 @churn.variant("gort:new_timer", "t = gort.time.new_timer(60); t.stop()",
                requires=("gort.time.new_timer",))
-def gort_churn(n: int) -> dict:
+@churn.variant("gort:new_timer-P2", "as gort:new_timer at GOMAXPROCS 2 (the timer floor "
+               "takes its locks; one M does the work)", requires=("gort.time.new_timer",),
+               procs=2)
+@churn.variant("gort:new_timer-P4", "as gort:new_timer at GOMAXPROCS 4",
+               requires=("gort.time.new_timer",), procs=4)
+def gort_churn(n: int, procs: int | None = None) -> dict:
     import gort
     import gort.time
 
     def main() -> float:
+        if procs is not None:
+            gort.gomaxprocs(procs)
         new_timer = gort.time.new_timer
         t0 = perf_counter()
         for _ in range(n):
@@ -194,7 +208,11 @@ def gort_churn(n: int) -> dict:
 @churn.variant("gort:after_func", "gort.time.after_func(60, f).stop() (a callback timer, "
                "like gevent's Timeout and asyncio's call_later)",
                requires=("gort.time.after_func",))
-def gort_churn_after_func(n: int) -> dict:
+@churn.variant("gort:after_func-P2", "as gort:after_func at GOMAXPROCS 2",
+               requires=("gort.time.after_func",), procs=2)
+@churn.variant("gort:after_func-P4", "as gort:after_func at GOMAXPROCS 4",
+               requires=("gort.time.after_func",), procs=4)
+def gort_churn_after_func(n: int, procs: int | None = None) -> dict:
     import gort
     import gort.time
 
@@ -202,6 +220,8 @@ def gort_churn_after_func(n: int) -> dict:
         raise AssertionError("a churned timer fired")
 
     def main() -> float:
+        if procs is not None:
+            gort.gomaxprocs(procs)
         after_func = gort.time.after_func
         t0 = perf_counter()
         for _ in range(n):

@@ -16,17 +16,30 @@ Where gort differs, and why
 * Values are Python references, so ``sudog.elem`` holds the value itself
   rather than a pointer to a stack slot (Go's sendDirect/recvDirect copy).
 * Locking.  Go takes ``c.lock`` (a runtime mutex) around every operation.
-  Each Chan has a ``lock`` (a ``threading.Lock``) and the comments mark
-  where Go takes and drops it, but gort does not take it: with one M (the
-  GIL build runs GOMAXPROCS=1) every channel operation runs to completion
+  With one M gort does not: every channel operation runs to completion
   without another goroutine getting in, because goroutines only switch in
-  gopark.  Taking it as Go does costs ~500 ns per ping-pong round trip
-  (~25%; docs/chan.md).  M:N on a free-threaded build will need the locks
-  back, in Go's places (select: sorted by channel identity), and a CAS for
-  ``g.selectdone`` in ``waitq.dequeue``.
-* ``goready`` is never called with a channel "locked": closechan collects
-  its wake-ups in a gList first, and the send/recv hand-offs ready the
-  partner after the point where Go unlocks.
+  gopark, and taking the lock as Go does costs ~500 ns per ping-pong round
+  trip (~25%; docs/chan.md).  When a run goes M:N (GOMAXPROCS > 1) the
+  scheduler's mn hook sets ``_mn`` before the second M starts, and from
+  then on every operation takes ``c.lock`` (a ``threading.Lock``) in Go's
+  places: ``Chan.send``/``recv``/``recv_ok``/``__next__`` and
+  ``chansend``/``chanrecv`` go to ``_chansend_mn``/``_chanrecv_mn``, which
+  are Go's chansend/chanrecv with the lock (the lock-free fast paths for
+  block=false included), and park with ``_chanparkcommit`` (Go:
+  chanparkcommit), which drops the lock once the G is marked waiting.  So
+  one M pays a single ``if _mn`` test per operation.  ``c.lock`` is made in
+  ``Chan()`` when the run is M:N already, else on first need under a
+  module lock (``_chanlock``: two Ms must not publish two locks).  Go's
+  CAS on ``g.selectDone`` in ``waitq.dequeue`` is a small module lock
+  (``_sdlock``) under M:N: two Ms can dequeue the same select's sudogs from
+  two channels, each holding only its own channel's lock.  Lock order:
+  channel locks (select: sorted by ``id``) -> the timers' heap lock ->
+  sched.lock; goready may run under a channel lock.
+* closechan collects its wake-ups in a gList and readies them after the
+  lock drops, as Go does; the send/recv hand-offs of ``Chan``'s methods
+  ready the partner after the point where Go unlocks.  The shared helpers
+  ``send``/``recv`` (select's pass 1, the timers' ``_firechan``) ready it
+  with the caller's locks still held, which the scheduler allows.
 * Sudogs.  A blocking send/recv reuses one sudog per G, kept in
   ``g.waiting`` between operations (Go: acquireSudog/releaseSudog and a
   per-P cache; here no allocation at all).  Only this module and
@@ -65,6 +78,7 @@ Where gort differs, and why
 from __future__ import annotations
 
 import operator
+import threading
 import types
 from collections import deque
 from collections.abc import Iterator
@@ -72,7 +86,7 @@ from typing import Any
 
 from greenlet import getcurrent as _getcurrent
 
-from .sched.proc import getg, gopark, goready
+from .sched.proc import add_mn_hook, getg, gopark, goready
 from .sched.runtime2 import (
     gList,
     sudog,
@@ -83,6 +97,53 @@ from .sched.runtime2 import (
 )
 
 __all__ = ["Chan", "ClosedChannelError", "chan", "chanrecv", "chansend", "closechan", "waitq"]
+
+# M:N: set by the scheduler's mn hook before a second M starts, cleared when
+# the run ends.  While False no channel lock is taken (module docstring).
+_mn = False
+
+
+def _mnhook(on: bool) -> None:
+    global _mn
+    _mn = on
+
+
+add_mn_hook(_mnhook)
+
+_Lock = threading.Lock
+# Guards the lazy creation of c.lock for channels made before the run went M:N.
+_lockinit = _Lock()
+# Go's CAS on g.selectDone (waitq.dequeue), under M:N: a G's sudogs sit on
+# several channels, whose wakers hold different channel locks.
+_sdlock = _Lock()
+
+
+def _chanlock(c: Chan) -> threading.Lock:
+    """c.lock, made race-free: two Ms must not publish two different locks."""
+    with _lockinit:
+        lock = c.lock
+        if lock is None:
+            lock = c.lock = _Lock()
+    return lock
+
+
+def _leave(c: Chan, q: waitq, sg: sudog) -> None:
+    """A waiter killed while parked (module docstring) takes its sudog off
+    q.  _mn is read now, not when it parked: Ms kill their goroutines at
+    the end of a run at the same time."""
+    if _mn:
+        with c.lock or _chanlock(c):
+            q.dequeueSudoG(sg)
+    else:
+        q.dequeueSudoG(sg)
+    sg.elem = None
+
+
+def _chanparkcommit(gp: Any, lock: threading.Lock) -> bool:
+    """gopark's unlockf for a channel op (Go: chanparkcommit): the G is
+    marked waiting, so a waker may now find it and ready it."""
+    lock.release()
+    return True
 
 
 class ClosedChannelError(RuntimeError):
@@ -142,11 +203,20 @@ class waitq:
                 sgp.next = None
             if sgp.isSelect:
                 # Go: sgp.g.selectDone.CompareAndSwap(0, 1).  One M: no
-                # other goroutine runs between the test and the set.
+                # other goroutine runs between the test and the set; M:N:
+                # _sdlock makes it one (module docstring).
                 gp = sgp.g
-                if gp.selectdone:
+                if _mn:
+                    with _sdlock:
+                        won = not gp.selectdone
+                        if won:
+                            gp.selectdone = 1
+                    if not won:
+                        continue
+                elif gp.selectdone:
                     continue
-                gp.selectdone = 1
+                else:
+                    gp.selectdone = 1
             return sgp
 
     def dequeueSudoG(self, sgp: sudog) -> None:
@@ -241,8 +311,8 @@ class Chan:
         self.sendq = q
         # Go's c.lock.  Not taken with one M (module docstring), so not
         # allocated either (a threading.Lock per channel costs ~55 ns);
-        # M:N will create it here.
-        self.lock: Any = None
+        # under M:N it is made here, or by _chanlock for older channels.
+        self.lock: Any = _Lock() if _mn else None
         self.timer: Any = None  # Go 1.23: set for time.Timer/Ticker channels
 
     # -- c <- v ---------------------------------------------------------
@@ -250,7 +320,9 @@ class Chan:
     # in full on purpose: one Python call per operation, the common waitq
     # cases inlined (a lone waiter that is not a select), and the G's own
     # sudog reused from g.waiting.  "Go: lock/unlock" marks where Go holds
-    # c.lock; gort takes no lock with one M (module docstring).
+    # c.lock; gort takes no lock with one M (module docstring).  Under M:N
+    # each goes to Go's chansend/chanrecv with the lock (_chansend_mn,
+    # _chanrecv_mn): one global test is all that one M pays for it.
 
     def send(self, v: Any) -> None:
         """Send v, blocking until a receiver or buffer space takes it
@@ -259,6 +331,9 @@ class Chan:
         Raises ClosedChannelError if the channel is closed, or is closed
         while this send waits.
         """
+        if _mn:
+            _chansend_mn(self, v, True)
+            return
         # Go: lock(&c.lock)
         if self.closed:
             raise ClosedChannelError("send on closed channel")
@@ -305,8 +380,7 @@ class Chan:
         try:
             gopark(None, None, waitReasonChanSend, gp)
         except BaseException:
-            q.dequeueSudoG(mysg)
-            mysg.elem = None
+            _leave(self, q, mysg)
             raise
         if not mysg.success:
             raise ClosedChannelError("send on closed channel")
@@ -319,6 +393,8 @@ class Chan:
         Returns None once the channel is closed and its buffer drained; use
         recv_ok() to tell that apart from a None that was sent.
         """
+        if _mn:
+            return _chanrecv_mn(self, True)[1]
         # Go: lock(&c.lock)
         buf = self.buf
         q = self.sendq
@@ -376,8 +452,7 @@ class Chan:
         try:
             gopark(None, None, waitReasonChanReceive, gp)
         except BaseException:
-            q.dequeueSudoG(mysg)
-            mysg.elem = None
+            _leave(self, q, mysg)
             if t is not None:
                 t.unblockTimerChan(self)  # Go 1.23: unblockTimerChan
             raise
@@ -390,6 +465,9 @@ class Chan:
     def recv_ok(self) -> tuple[Any, bool]:
         """Receive ``(value, ok)`` (Go: ``v, ok := <-c``); ok is False only
         when the channel is closed and drained (value is then None)."""
+        if _mn:
+            _, v, ok = _chanrecv_mn(self, True)
+            return v, ok
         # Go: lock(&c.lock)
         buf = self.buf
         q = self.sendq
@@ -444,8 +522,7 @@ class Chan:
         try:
             gopark(None, None, waitReasonChanReceive, gp)
         except BaseException:
-            q.dequeueSudoG(mysg)
-            mysg.elem = None
+            _leave(self, q, mysg)
             if t is not None:
                 t.unblockTimerChan(self)  # Go 1.23: unblockTimerChan
             raise
@@ -466,6 +543,11 @@ class Chan:
         # recv_ok written out again, raising StopIteration for ok False: a
         # range loop is the common consumer, and a second Python call per
         # item cost ~150 ns (331 against 179 ns per item, cap-128 channel).
+        if _mn:
+            _, v, ok = _chanrecv_mn(self, True)
+            if not ok:
+                raise StopIteration
+            return v
         buf = self.buf
         q = self.sendq
         sg = q.first
@@ -517,8 +599,7 @@ class Chan:
         try:
             gopark(None, None, waitReasonChanReceive, gp)
         except BaseException:
-            q.dequeueSudoG(mysg)
-            mysg.elem = None
+            _leave(self, q, mysg)
             if t is not None:
                 t.unblockTimerChan(self)  # Go 1.23: unblockTimerChan
             raise
@@ -540,7 +621,9 @@ class Chan:
         closechan(self)
 
     def __len__(self) -> int:
-        # Go reads qcount without the lock; timer channels report 0 (1.23).
+        # Go reads qcount without the lock, and so does gort under M:N: one
+        # len() of the deque.  ``timer`` is set before a timer channel is
+        # shared (gort.time).  Timer channels report 0 (1.23).
         if self.timer is not None:
             return 0
         return len(self.buf)
@@ -556,6 +639,12 @@ class Chan:
         return True
 
     def __repr__(self) -> str:
+        if _mn:  # the queues are walked: not while another M changes them
+            with self.lock or _chanlock(self):
+                return self._repr()
+        return self._repr()
+
+    def _repr(self) -> str:
         state = [f"cap={self.dataqsiz}", f"len={len(self.buf)}"]
         nr, ns = len(self.recvq), len(self.sendq)
         if nr:
@@ -632,9 +721,13 @@ def chansend(c: Chan | None, v: Any, block: bool) -> bool:
         c.send(v)
         return True
     # Go's lock-free fast path: open and full -> fail without the lock.
+    # Each test is one read; Go's reasoning holds under M:N as well: the
+    # channel was open and full at the moment its fullness was read.
     if not c.closed and (c.recvq.first is None if c.dataqsiz == 0
                          else len(c.buf) >= c.dataqsiz):
         return False
+    if _mn:
+        return _chansend_mn(c, v, False)
     # Go: lock(&c.lock)
     if c.closed:
         raise ClosedChannelError("send on closed channel")
@@ -664,6 +757,8 @@ def chanrecv(c: Chan | None, block: bool) -> tuple[bool, Any, bool]:
     if block:
         v, ok = c.recv_ok()
         return True, v, ok
+    if _mn:
+        return _chanrecv_mn(c, False)
     # Go's lock-free fast path: empty and open -> fail without the lock.
     # (With one M nothing can race in between, so Go's re-check of
     # emptiness after seeing closed is folded in.)
@@ -692,8 +787,13 @@ def closechan(c: Chan | None) -> None:
     senders raise ClosedChannelError when they run."""
     if c is None:
         raise ClosedChannelError("close of nil channel")
-    # Go: lock(&c.lock)
+    mn = _mn
+    if mn:
+        lock = c.lock or _chanlock(c)
+        lock.acquire()  # Go: lock(&c.lock)
     if c.closed:
+        if mn:
+            lock.release()
         raise ClosedChannelError("close of closed channel")
     c.closed = True
     glist = gList()
@@ -718,7 +818,162 @@ def closechan(c: Chan | None) -> None:
         glist.push(gp)
         sg = q.dequeue()
     # Go: unlock(&c.lock), and only then ready the Gs.
+    if mn:
+        lock.release()
     gp = glist.pop()
     while gp is not None:
         goready(gp)
         gp = glist.pop()
+
+
+# --------------------------------------------------------------------------
+# M:N: Go's chansend and chanrecv as Go writes them, under c.lock.  Each
+# hand-off writes the sudog, unlocks, then readies the partner; a parking G
+# queues its sudog under the lock and gopark's unlockf (_chanparkcommit)
+# drops it once the G is marked waiting.  The G is looked up before the
+# lock is taken (getg raises on a thread that is not an M).  As in the
+# single-M methods, getg and the lone-waiter case of the queues are
+# inlined (together ~25% of a same-M ping-pong round trip here).
+
+
+def _chansend_mn(c: Chan, v: Any, block: bool) -> bool:
+    if block:
+        try:
+            gp = _getcurrent().gort_g  # getg(), inlined
+        except AttributeError:
+            gp = None
+        if gp is None:
+            gp = getg()
+    lock = c.lock or _chanlock(c)
+    lock.acquire()
+    if c.closed:
+        lock.release()
+        raise ClosedChannelError("send on closed channel")
+    q = c.recvq
+    sg = q.first
+    if sg is not None:
+        if sg.next is None and not sg.isSelect:
+            q.first = q.last = None
+        else:
+            sg = q.dequeue()
+    if sg is not None:
+        # Go: send(c, sg, ep, func() { unlock(&c.lock) })
+        sg.elem = v
+        sg.success = True
+        g = sg.g
+        g.param = sg  # a select learns which of its cases won
+        lock.release()
+        goready(g)
+        return True
+    buf = c.buf
+    if len(buf) < c.dataqsiz:
+        buf.append(v)
+        lock.release()
+        return True
+    if not block:
+        lock.release()
+        return False
+    mysg = gp.waiting
+    if mysg is None:
+        mysg = gp.waiting = sudog(gp)
+    mysg.elem = v
+    q = c.sendq
+    x = q.last  # q.enqueue(mysg), inlined
+    if x is None:
+        q.first = q.last = mysg
+    else:
+        mysg.prev = x
+        x.next = mysg
+        q.last = mysg
+    try:
+        gopark(_chanparkcommit, lock, waitReasonChanSend, gp)
+    except BaseException:
+        _leave(c, q, mysg)
+        raise
+    if not mysg.success:
+        raise ClosedChannelError("send on closed channel")
+    return True
+
+
+def _chanrecv_mn(c: Chan, block: bool) -> tuple[bool, Any, bool]:
+    t = c.timer
+    if not block and t is None:
+        # Go's lock-free fast path: empty and open -> fail.  Empty is read
+        # again after closed: it may have been refilled and closed in between.
+        if not c.buf and c.sendq.first is None:
+            if not c.closed:
+                return False, None, False
+            if not c.buf and c.sendq.first is None:
+                return True, None, False
+    if block:
+        try:
+            gp = _getcurrent().gort_g  # getg(), inlined
+        except AttributeError:
+            gp = None
+        if gp is None:
+            gp = getg()
+    lock = c.lock or _chanlock(c)
+    lock.acquire()
+    q = c.sendq
+    sg = q.first
+    if sg is not None:
+        if sg.next is None and not sg.isSelect:
+            q.first = q.last = None
+        else:
+            sg = q.dequeue()
+    if sg is not None:
+        # Go: recv(c, sg, ep, func() { unlock(&c.lock) })
+        buf = c.buf
+        if buf:
+            v = buf.popleft()
+            buf.append(sg.elem)
+        else:
+            v = sg.elem
+        sg.elem = None
+        sg.success = True
+        g = sg.g
+        g.param = sg
+        lock.release()
+        goready(g)
+        return True, v, True
+    buf = c.buf
+    if buf:
+        v = buf.popleft()
+        lock.release()
+        return True, v, True
+    if c.closed:
+        lock.release()
+        return True, None, False
+    if t is not None:  # Go 1.23: maybeRunChan (gort: under c.lock, the value comes back)
+        v = t.maybeRunChan()
+        if v is not None:
+            lock.release()
+            return True, v, True
+    if not block:
+        lock.release()
+        return False, None, False
+    mysg = gp.waiting
+    if mysg is None:
+        mysg = gp.waiting = sudog(gp)
+    q = c.recvq
+    x = q.last  # q.enqueue(mysg), inlined
+    if x is None:
+        q.first = q.last = mysg
+    else:
+        mysg.prev = x
+        x.next = mysg
+        q.last = mysg
+    if t is not None:
+        t.blockTimerChan(c)  # Go 1.23: blockTimerChan, under c.lock
+    try:
+        gopark(_chanparkcommit, lock, waitReasonChanReceive, gp)
+    except BaseException:
+        _leave(c, q, mysg)
+        if t is not None:
+            t.unblockTimerChan(c)
+        raise
+    if t is not None:
+        t.unblockTimerChan(c)  # Go 1.23: unblockTimerChan
+    v = mysg.elem
+    mysg.elem = None
+    return True, v, mysg.success

@@ -49,11 +49,18 @@ Where gort differs, and why
 * Like Go's compiler, a select with one case is the plain channel
   operation (wait reason "chan receive"/"chan send"), and one case plus
   default is the non-blocking form (Go: selectnbsend/selectnbrecv).
-* No channel locks are taken with one M (see gort/chan.py), so sellock is
-  a comment and pass 1 needs no lock order; lockorder is computed where
-  the queues first need it, in pass 2 (from pollorder, as Go's heap sort
-  is, so cases on one channel keep a random relative order).  With M:N it
-  moves before pass 1 and sellock locks each distinct channel once in it.
+* Locks.  With one M no channel lock is taken (see gort/chan.py), so
+  pass 1 needs no lock order: lockorder is computed where the queues first
+  need it, in pass 2 (from pollorder, as Go's heap sort is, so cases on one
+  channel keep a random relative order).  M:N (``_mn``, set by the
+  scheduler's mn hook): as in Go, lockorder is computed before pass 1,
+  ``sellock`` takes each distinct channel's lock once, in ``id`` order (Go:
+  address order), and holds them through passes 1 and 2; a pass-1 win
+  unlocks on the way out (after readying the partner, which the scheduler
+  allows under a channel lock), a park unlocks in ``selparkcommit`` once
+  the G is marked waiting, and pass 3 locks them all again.  ``_mn`` is
+  read again after the park: a select that parked with one M may wake in
+  an M:N run.
 * Select sudogs come from a small free list (Go: acquireSudog/releaseSudog
   and the per-P sudogcache); ``sudog.caseidx`` names the case, so pass 3
   reads the winner's index instead of searching for it.
@@ -79,10 +86,10 @@ from typing import Any
 
 from greenlet import getcurrent as _getcurrent
 
-from .chan import Chan, ClosedChannelError, chanrecv, chansend
+from .chan import Chan, ClosedChannelError, _chanlock, chanrecv, chansend
 from .chan import recv as _recvfrom
 from .chan import send as _sendto
-from .sched.proc import getg, gopark
+from .sched.proc import add_mn_hook, getg, gopark
 from .sched.runtime2 import sudog, waitReasonSelect, waitReasonSelectNoCases
 
 __all__ = ["recv", "select", "selectgo", "send"]
@@ -104,7 +111,20 @@ caseRecv = _CaseKind("caseRecv")
 caseSend = _CaseKind("caseSend")
 
 _SUDOGCACHE_MAX = 128
-_sudogcache: list[sudog] = []  # Go: p.sudogcache / sched.sudogcache
+# Go: p.sudogcache / sched.sudogcache.  Shared by the Ms under M:N: pop and
+# append are single (atomic) list operations, and pass 2 copes with a pop
+# that finds it emptied by another M since it looked.
+_sudogcache: list[sudog] = []
+
+_mn = False  # M:N: channel locks are taken (module docstring)
+
+
+def _mnhook(on: bool) -> None:
+    global _mn
+    _mn = on
+
+
+add_mn_hook(_mnhook)
 
 
 def recv(ch: Chan | None) -> tuple:
@@ -198,73 +218,106 @@ def select(*cases: tuple, default: bool = False) -> tuple[int, Any, bool]:
             j = int(_random() * (i + 1))
             pollorder[i], pollorder[j] = pollorder[j], i
 
-    # Go: sellock(scases, lockorder) -- not taken with one M.
-
-    # pass 1 - look for something already waiting.
-    hasnil = False
-    tchans = None  # the timer channels of receive cases (Go 1.23)
-    for casi in pollorder:
-        kind, c, elem = cases[casi]
-        if c is None:
-            hasnil = True
-            continue  # the nil channel: never ready
-        if kind is caseRecv:
-            q = c.sendq
-            if q.first is not None:
-                sg = q.dequeue()
-                if sg is not None:
-                    return casi, _recvfrom(c, sg), True  # Go: goto recv
-            buf = c.buf
-            if buf:
-                return casi, buf.popleft(), True  # Go: goto bufrecv
-            if c.closed:
-                return casi, None, False  # Go: goto rclose
-            t = c.timer
-            if t is not None:  # Go 1.23: maybeRunChan (gort: the value comes back)
-                v = t.maybeRunChan()
-                if v is not None:
-                    return casi, v, True
-                if tchans is None:
-                    tchans = [c]  # for blockTimerChan in pass 2
-                else:
-                    tchans.append(c)
-        else:
-            if c.closed:
-                raise ClosedChannelError("send on closed channel")  # Go: goto sclose
-            q = c.recvq
-            if q.first is not None:
-                sg = q.dequeue()
-                if sg is not None:
-                    _sendto(c, sg, elem)  # Go: goto send
-                    return casi, None, False
-            buf = c.buf
-            if len(buf) < c.dataqsiz:
-                buf.append(elem)  # Go: goto bufsend
-                return casi, None, False
-
-    if default:
-        return -1, None, False
-
-    # pass 2 - enqueue on all channels, in lock order.  Go sorts the cases
-    # by channel address (a heap sort) so that sellock takes the locks in a
-    # global order; with no locks taken the order only matters for M:N,
-    # but the sudogs are queued and chained in it as in Go.
-    # Built from pollorder, as Go's heap sort is: cases on one channel keep
-    # their random relative order (TestPseudoRandomSend, unbuffered).
-    if hasnil:
-        lockorder = [i for i in pollorder if cases[i][1] is not None]
+    # Go: sellock(scases, lockorder) -- M:N only (module docstring).  Each
+    # way out of pass 1 unlocks, as Go's labels do (one M: one test of a
+    # local; a try/finally here cost a buffered select ~4%).
+    if _mn:
+        getg()  # raises here, not with the locks held, off a goroutine
+        lockorder = _lockorder(cases, [i for i in pollorder if cases[i][1] is not None])
+        locks = _sellock(cases, lockorder)
     else:
-        lockorder = list(pollorder)
+        locks = None
+
+    try:
+        # pass 1 - look for something already waiting.
+        hasnil = False
+        tchans = None  # the timer channels of receive cases (Go 1.23)
+        for casi in pollorder:
+            kind, c, elem = cases[casi]
+            if c is None:
+                hasnil = True
+                continue  # the nil channel: never ready
+            if kind is caseRecv:
+                q = c.sendq
+                if q.first is not None:
+                    sg = q.dequeue()
+                    if sg is not None:
+                        v = _recvfrom(c, sg)  # Go: goto recv
+                        if locks:
+                            _selunlock(locks)
+                        return casi, v, True
+                buf = c.buf
+                if buf:
+                    v = buf.popleft()  # Go: goto bufrecv
+                    if locks:
+                        _selunlock(locks)
+                    return casi, v, True
+                if c.closed:
+                    if locks:  # Go: goto rclose
+                        _selunlock(locks)
+                    return casi, None, False
+                t = c.timer
+                if t is not None:  # Go 1.23: maybeRunChan (gort: the value comes back)
+                    v = t.maybeRunChan()
+                    if v is not None:
+                        if locks:
+                            _selunlock(locks)
+                        return casi, v, True
+                    if tchans is None:
+                        tchans = [c]  # for blockTimerChan in pass 2
+                    else:
+                        tchans.append(c)
+            else:
+                if c.closed:
+                    raise ClosedChannelError("send on closed channel")  # Go: goto sclose
+                q = c.recvq
+                if q.first is not None:
+                    sg = q.dequeue()
+                    if sg is not None:
+                        _sendto(c, sg, elem)  # Go: goto send
+                        if locks:
+                            _selunlock(locks)
+                        return casi, None, False
+                buf = c.buf
+                if len(buf) < c.dataqsiz:
+                    buf.append(elem)  # Go: goto bufsend
+                    if locks:
+                        _selunlock(locks)
+                    return casi, None, False
+
+        if default:
+            if locks:
+                _selunlock(locks)
+            return -1, None, False
+    except BaseException:
+        # sclose, or anything unexpected: never leave the channels locked
+        # (every other M would block on them).  Free with one M: a try
+        # costs nothing until something raises.
+        if locks:
+            _selunlock(locks)
+        raise
+
+    # pass 2 - enqueue on all channels, in lock order (M:N: still locked).
+    # Go sorts the cases by channel address (a heap sort) so that sellock
+    # takes the locks in a global order; with one M no lock is taken and
+    # lockorder is computed only now, but the sudogs are queued and chained
+    # in it as in Go.
+    if locks is None:
+        # _lockorder, inlined for one M (a call is ~2% of a select that parks).
+        if hasnil:
+            lockorder = [i for i in pollorder if cases[i][1] is not None]
+        else:
+            lockorder = list(pollorder)
+        if len(lockorder) == 2:
+            if id(cases[lockorder[0]][1]) > id(cases[lockorder[1]][1]):
+                lockorder.reverse()
+        elif len(lockorder) > 2:
+            lockorder.sort(key=lambda i: id(cases[i][1]))
     if not lockorder:
         # Only nil channels: nothing can ever wake us (Go parks in selectgo
         # with no sudogs queued).
         gopark(None, None, waitReasonSelect)
         raise AssertionError("unreachable")
-    if len(lockorder) == 2:
-        if id(cases[lockorder[0]][1]) > id(cases[lockorder[1]][1]):
-            lockorder.reverse()
-    elif len(lockorder) > 2:
-        lockorder.sort(key=lambda i: id(cases[i][1]))
     try:
         gp = _getcurrent().gort_g  # getg(), inlined
     except AttributeError:
@@ -278,8 +331,12 @@ def select(*cases: tuple, default: bool = False) -> tuple[int, Any, bool]:
     for casi in lockorder:
         kind, c, elem = cases[casi]
         if cache:
-            sg = cache.pop()
-            sg.g = gp
+            try:
+                sg = cache.pop()
+                sg.g = gp
+            except IndexError:  # M:N: another M took the last one
+                sg = sudog(gp)
+                sg.isSelect = True
         else:
             sg = sudog(gp)
             sg.isSelect = True
@@ -308,12 +365,13 @@ def select(*cases: tuple, default: bool = False) -> tuple[int, Any, bool]:
     saved = gp.waiting
     gp.waiting = sglist
     try:
-        # Go: gopark(selparkcommit, nil, waitReasonSelect, ...); the commit
-        # would unlock every channel once the G is waiting.
-        gopark(None, None, waitReasonSelect, gp)
+        # Go: gopark(selparkcommit, nil, waitReasonSelect, ...): the commit
+        # unlocks every channel once the G is waiting (M:N).
+        gopark(None if locks is None else _selparkcommit, locks, waitReasonSelect, gp)
     except BaseException:
         # Killed while parked (teardown, a lazy runtime's Deadlock): leave
         # no sudog behind on any channel.
+        locks = _sellock(cases, lockorder) if _mn else None
         gp.selectdone = 0
         gp.waiting = saved
         gp.param = None
@@ -321,10 +379,14 @@ def select(*cases: tuple, default: bool = False) -> tuple[int, Any, bool]:
         if tchans is not None:
             for c in tchans:
                 c.timer.unblockTimerChan(c)  # Go 1.23: unblockTimerChan
+        if locks is not None:
+            _selunlock(locks)
         raise
 
     # pass 3 - dequeue from the unsuccessful channels.
-    # Go: sellock(scases, lockorder); gp.selectDone = 0
+    # Go: sellock(scases, lockorder); gp.selectDone = 0.  (_mn is read
+    # again: the run may have gone M:N while this G was parked.)
+    locks = _sellock(cases, lockorder) if _mn else None
     gp.selectdone = 0
     won = gp.param
     gp.param = None
@@ -336,11 +398,57 @@ def select(*cases: tuple, default: bool = False) -> tuple[int, Any, bool]:
     if tchans is not None:
         for c in tchans:
             c.timer.unblockTimerChan(c)  # Go 1.23: unblockTimerChan
+    if locks is not None:
+        _selunlock(locks)
     if cases[casi][0] is caseRecv:
         return casi, v, success
     if not success:
         raise ClosedChannelError("send on closed channel")  # woken by close
     return casi, None, False
+
+
+def _lockorder(cases: tuple | list, order: list[int]) -> list[int]:
+    """Sort the (non-nil) cases in ``order`` by channel identity, in place
+    (Go: the heap sort of lockorder by hchan address).  Python's sort is
+    stable, so cases on one channel keep their random relative order
+    (TestPseudoRandomSend, unbuffered); two cases take one comparison."""
+    if len(order) == 2:
+        if id(cases[order[0]][1]) > id(cases[order[1]][1]):
+            order.reverse()
+    elif len(order) > 2:
+        order.sort(key=lambda i: id(cases[i][1]))
+    return order
+
+
+def _sellock(cases: tuple | list, lockorder: list[int]) -> list:
+    """Lock each distinct channel once, in lockorder (Go: sellock); the
+    locks, in that order.  Equal channels are adjacent in lockorder."""
+    locks = []
+    lastc = None
+    for i in lockorder:
+        c = cases[i][1]
+        if c is not lastc:
+            lastc = c
+            lock = c.lock or _chanlock(c)
+            lock.acquire()
+            locks.append(lock)
+    return locks
+
+
+def _selunlock(locks: list) -> None:
+    """Go: selunlock."""
+    for lock in locks:
+        lock.release()
+
+
+def _selparkcommit(gp: Any, locks: list) -> bool:
+    """gopark's unlockf for a select (Go: selparkcommit): gp is marked
+    waiting, so the channels can be unlocked; a waker on another M may
+    ready gp from the first release on.  Touches no sudog: once a channel
+    is unlocked, its sudogs may change."""
+    for lock in locks:
+        lock.release()
+    return True
 
 
 def _dequeueall(cases: tuple | list, sglist: sudog | None, won: sudog | None,

@@ -3,6 +3,8 @@ semantics and panics, len/cap, iteration, the nil channel, the non-blocking
 internal forms, wait reasons, deadlocks, and cleanup after a killed waiter."""
 
 import gc
+import re
+import time
 import weakref
 from collections import Counter
 
@@ -11,22 +13,45 @@ import pytest
 import gort
 from gort.chan import Chan, chanrecv, chansend, closechan
 from gort.sched import goroutine_dump
-from gort.sched.proc import sched
+from gort.sched.proc import getg, sched
+from gort.sched.runtime2 import _Gwaiting
 
 # TestChan runs every cap in 0..199 (0..19 in short mode), as here.
 CAPS = range(200)
 
 
 def _yield(n: int = 3) -> None:
+    """Let the goroutines that were readied run until they block.
+
+    With one M, n goscheds do it (these tests check single-M order exactly).
+    With several Ms (GORTMAXPROCS > 1) goroutines pinned to other Ms run in
+    parallel: wait, bounded, until every other goroutine is parked or gone,
+    which is what the goscheds achieve with one M."""
     for _ in range(n):
+        gort.gosched()
+    if gort.gomaxprocs() > 1:
+        _quiesce()
+
+
+def _quiesce(timeout: float = 5.0) -> None:
+    me = getg()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all(g is me or g.system or g.status == _Gwaiting for g in list(sched.allgs)):
+            return
         gort.gosched()
 
 
 def _ngoroutines_after_exit() -> int:
     """num_goroutine once the goroutines that were readied have run: a
-    sender readied by the last receive may not have run yet."""
-    for _ in range(100):
-        if gort.num_goroutine() == 1:
+    sender readied by the last receive may not have run yet.  (Several Ms:
+    bounded by time instead of by goscheds.)"""
+    mn = gort.gomaxprocs() > 1
+    deadline = time.monotonic() + 5.0
+    n = 0
+    while gort.num_goroutine() != 1:
+        n += 1
+        if (time.monotonic() > deadline) if mn else n > 100:
             break
         gort.gosched()
     return gort.num_goroutine()
@@ -632,10 +657,16 @@ def test_killed_waiters_leave_the_queues():
         gort.go(c.send, 1)  # pairs with the receiver
         gort.go(c.recv)
         gort.go(b.send, 1)
-        gort.go(lambda: gort.select(gort.recv(c), gort.send(b, 2)))  # wins c
-        gort.go(lambda: gort.select(gort.send(b, 3), gort.recv(c)))  # stays parked
+        gort.go(lambda: gort.select(gort.recv(c), gort.send(b, 2)))
+        gort.go(lambda: gort.select(gort.send(b, 3), gort.recv(c)))
         _yield()
-        assert "3 receivers waiting" in repr(c) and "2 senders waiting" in repr(b)
+        if gort.gomaxprocs() == 1:  # a select runs first, parks, and wins c's send
+            assert "3 receivers waiting" in repr(c) and "2 senders waiting" in repr(b)
+        else:
+            # Several Ms: whoever pairs with c's sender, 3 receive on c and
+            # 2 or 3 (both selects still parked) send on b.
+            assert "3 receivers waiting" in repr(c)
+            assert re.search("[23] senders waiting", repr(b))
 
     gort.run(main)  # main returns: the parked goroutines are killed
     assert len(c.recvq) == 0 and len(c.sendq) == 0

@@ -12,6 +12,7 @@ close.  After every step len(c) must equal the model's buffer, and every
 parked goroutine's outcome must be the model's.
 """
 
+import time
 from collections import deque
 
 from hypothesis import given, settings
@@ -42,7 +43,13 @@ OPS = st.one_of(
 
 
 def _until(pred) -> None:
-    """Let other goroutines run until pred() holds (bounded)."""
+    """Let other goroutines run until pred() holds (bounded: 200 goscheds
+    with one M; with several Ms, goroutines on other Ms run in parallel to
+    this loop, so it is bounded by time there)."""
+    if gort.gomaxprocs() > 1:
+        deadline = time.monotonic() + 5.0
+        while not pred() and time.monotonic() < deadline:
+            gort.gosched()
     for _ in range(200):
         if pred():
             return
@@ -192,7 +199,9 @@ def _run_program(cap: int, ops: list[tuple]) -> None:
                             b.result = "closed"
 
                     gort.go(sender)
-                    _until(lambda b=b: b.started)
+                    # Started and queued (one M: the same moment; several
+                    # Ms: the send may still be on its way to the queue).
+                    _until(lambda b=b: b.started and len(c.sendq) > len(m.sendq))
                     assert b.result is None  # parked
                     m.sendq.append((v, b))
             elif kind == "park_receiver":
@@ -205,7 +214,7 @@ def _run_program(cap: int, ops: list[tuple]) -> None:
                         b.result = c.recv_ok()
 
                     gort.go(receiver)
-                    _until(lambda b=b: b.started)
+                    _until(lambda b=b: b.started and len(c.recvq) > len(m.recvq))
                     assert b.result is None  # parked
                     m.recvq.append(b)
             elif kind == "close":

@@ -4,23 +4,44 @@ TestSelectDuplicateChannel, TestNonblockSelectRace[2], TestChanSendInterface),
 default, nil channels, closed channels, bad input, wait reasons, deadlocks."""
 
 import math
+import time
 from collections import Counter
 
 import pytest
 
 import gort
 from gort.sched import goroutine_dump
+from gort.sched.proc import getg, sched
+from gort.sched.runtime2 import _Gwaiting
 
 
 def _yield(n: int = 3) -> None:
+    """Let the goroutines that were readied run until they block.
+
+    With one M, n goscheds do it (these tests check single-M order exactly).
+    With several Ms (GORTMAXPROCS > 1) goroutines pinned to other Ms run in
+    parallel: wait, bounded, until every other goroutine is parked or gone,
+    which is what the goscheds achieve with one M."""
     for _ in range(n):
         gort.gosched()
+    if gort.gomaxprocs() > 1:
+        me = getg()
+        deadline = time.monotonic() + 5.0
+        while time.monotonic() < deadline:
+            if all(g is me or g.system or g.status == _Gwaiting for g in list(sched.allgs)):
+                return
+            gort.gosched()
 
 
 def _settle() -> int:
-    """num_goroutine once readied goroutines have had their turn."""
-    for _ in range(100):
-        if gort.num_goroutine() == 1:
+    """num_goroutine once readied goroutines have had their turn (several
+    Ms: bounded by time instead of by goscheds)."""
+    mn = gort.gomaxprocs() > 1
+    deadline = time.monotonic() + 5.0
+    n = 0
+    while gort.num_goroutine() != 1:
+        n += 1
+        if (time.monotonic() > deadline) if mn else n > 100:
             break
         gort.gosched()
     return gort.num_goroutine()
@@ -449,7 +470,7 @@ def test_select_stress():
     def main():
         c = [gort.chan(), gort.chan(), gort.chan(2), gort.chan(3)]
         done = gort.chan()
-        received = Counter()
+        received = Counter()  # each receiver counts its own, merged by main (M:N)
 
         def sender(k):
             for _ in range(N):
@@ -457,9 +478,10 @@ def test_select_stress():
             done.send(None)
 
         def receiver(k):
+            mine = Counter()
             for _ in range(N):
-                received[c[k].recv()] += 1
-            done.send(None)
+                mine[c[k].recv()] += 1
+            done.send(mine)
 
         for k in range(4):
             gort.go(sender, k)
@@ -478,19 +500,22 @@ def test_select_stress():
         def sel_receiver():
             n = [0, 0, 0, 0]
             cs = list(c)
+            mine = Counter()
             while any(ch is not None for ch in cs):
                 i, v, ok = gort.select(*(gort.recv(cs[k]) for k in range(4)))
                 assert ok and v == i
-                received[v] += 1
+                mine[v] += 1
                 n[i] += 1
                 if n[i] == N:
                     cs[i] = None
-            done.send(None)
+            done.send(mine)
 
         gort.go(sel_sender)
         gort.go(sel_receiver)
         for _ in range(10):
-            done.recv()
+            counts = done.recv()
+            if counts is not None:
+                received.update(counts)
         for ch in c:
             assert len(ch.recvq) == 0 and len(ch.sendq) == 0 and len(ch) == 0
         return received, _settle()
@@ -509,14 +534,14 @@ def test_select_many_waiters_on_shared_done_channel():
     def main():
         done = gort.chan()
         work = [gort.chan() for _ in range(nworkers)]
-        total = [0]
+        got = []  # list.append: atomic, workers may run on several Ms
 
         def worker(w):
             while True:
                 i, v, _ok = gort.select(gort.recv(done), gort.recv(w))
                 if i == 0:
                     return
-                total[0] += v
+                got.append(v)
 
         for w in work:
             gort.go(worker, w)
@@ -528,7 +553,7 @@ def test_select_many_waiters_on_shared_done_channel():
         assert len(done.recvq) == nworkers  # exactly one sudog per waiting worker
         done.close()
         _yield()
-        assert total[0] == nitems
+        assert sum(got) == nitems
         return _settle()
 
     assert gort.run(main) == 1

@@ -32,7 +32,8 @@ Go 1.23 timer channels, and where gort differs
   channel's buffer (Go sends into a 1-slot buffer and drains it), it hands
   it to a waiting receiver or to the receive that finds it due; stop/reset
   disarm and bump ``seq``, which ``_firechan`` checks (Go: ``t.seq`` in
-  ``unlockAndRun``; with one M nothing can be in flight, M:N will need it).
+  ``unlockAndRun``; with one M nothing can be in flight, under M:N a
+  ``_firechan`` popped before the stop may still run).
 * **stop/reset return "a value was still owed"** (Go 1.23): True if the
   timer was armed -- pending, or due and not yet received.  False: the value
   was received, or the timer was already stopped.
@@ -41,7 +42,8 @@ Go 1.23 timer channels, and where gort differs
   costs more than the rest of new_timer; a timer stopped before anyone
   looks at its channel never needs one).  The state is all in the runtime
   timer, so a channel made late behaves as one made at once.  Go makes it
-  in NewTimer.  (M:N will need that first read made atomic.)
+  in NewTimer.  Under M:N the first read makes it under a module lock, so
+  two Ms reading ``t.c`` at once get the same channel.
 * ``after_func`` timers are ordinary heap timers, strongly held until they
   fire or are stopped, as in Go.
 * ``sleep(d)`` with d <= 0 returns at once without yielding, as Go's Sleep
@@ -49,6 +51,8 @@ Go 1.23 timer channels, and where gort differs
   ``sleep`` reuses one runtime timer per goroutine (Go: ``gp.timer``) and arms
   it in gopark's unlockf (Go: ``resetForSleep``), so it cannot fire before the
   goroutine is parked.
+* M:N (GOMAXPROCS > 1): the locking is gort/time/timers.py's (``_tlock``);
+  this module's own state is only ``Timer._c`` (above).
 * ``tick(d)`` with d <= 0 returns None (Go: nil), which ``gort.select`` treats
   as a never-ready channel.  ``new_ticker`` and ``Ticker.reset`` with d <= 0
   raise ValueError (Go panics).
@@ -57,13 +61,14 @@ Go 1.23 timer channels, and where gort differs
 from __future__ import annotations
 
 import numbers
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 from time import monotonic
 from typing import Any
 
 from gort.chan import Chan
-from gort.sched.proc import getg, gopark, goready, newproc
+from gort.sched.proc import add_mn_hook, getg, gopark, goready, newproc
 from gort.sched.runtime2 import G, _Gwaiting, waitReasonSleep
 
 from .timers import MAXWHEN, _firechan, addtimer, chantimer, deltimer, modtimer, timer
@@ -83,6 +88,17 @@ Hour = 3600.0
 
 # The clock of every time and deadline in gort (Go: time.Now, monotonic part).
 now = monotonic
+
+_mn = False  # M:N: set by the scheduler's mn hook (see timers.py)
+_clock = threading.Lock()  # M:N: makes Timer.c on its first read
+
+
+def _mnhook(on: bool) -> None:
+    global _mn
+    _mn = on
+
+
+add_mn_hook(_mnhook)
 
 
 def since(t: float) -> float:
@@ -206,8 +222,17 @@ class Timer:
         if c is None:
             r = self._r
             if r is not None and r.isChan:
-                c = self._c = Chan(1)
-                c.timer = r
+                if _mn:
+                    with _clock:  # two Ms reading it at once get one channel
+                        c = self._c
+                        if c is None:
+                            c = Chan(1)
+                            c.timer = r
+                            self._c = c
+                    return c
+                c = Chan(1)
+                c.timer = r  # before it is published
+                self._c = c
         return c
 
     def stop(self) -> bool:
@@ -219,6 +244,8 @@ class Timer:
             raise RuntimeError("time: Stop called on uninitialized Timer")
         if not r.isChan:
             return deltimer(r)
+        if _mn:
+            return r.stop()
         # chantimer.stop, written out: new_timer+stop is the channel-timer
         # churn path, and a call is ~10% of it.
         pending = r.when != 0.0

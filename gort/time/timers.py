@@ -82,14 +82,30 @@ a channel timer as one-shot (timerproc does not re-arm it): ``_firechan``
 advances a ticker itself, as Go's ``unlockAndRun`` does, and re-adds it only
 while other receivers still wait.
 
-Concurrency: one M runs all goroutines and the GIL serialises the rest, so
-the heap has no lock (Go's ``timers.lock``).  M:N on free-threaded Python will
-need one; the ``seq`` argument already lets a callback detect that it was
-cancelled while in flight.
+Concurrency
+-----------
+With one M the heap takes no lock: goroutines switch only inside gopark,
+and nothing here parks.  When a run goes M:N (GOMAXPROCS > 1) the
+scheduler's mn hook sets ``_mn`` before the second M starts, and from then
+on ``_tlock`` (Go: ``timers.lock``; one heap, so one lock) guards the heap,
+``_ndead``, ``_tpg``, every timer's ``when``/``hgen``/``seq``/fields, and a
+chantimer's ``blocked``/``arg`` (Go: ``t.mu``).  ``addtimer``/``deltimer``/
+``modtimer`` take it when ``_mn`` (one M pays a global test); the
+``*locked`` versions are for callers that hold it.  timerproc holds it while
+it pops, drops it around each ``f(arg, seq)`` (Go's unlockAndRun: f may take
+a channel lock, and callbacks arm timers), snapshotting ``f``/``arg``/``seq``
+under it, and parks through ``timerproc_park(when, unlock, _tlock)`` with
+the lock held from computing ``when`` until the park commits, so a timer
+added meanwhile (``timer_added``, also under ``_tlock``) is never hidden.
+Lock order: channel locks -> ``_tlock`` -> sched.lock; ``_firechan`` takes
+the channel's lock, then ``_tlock``.  A callback that runs after its timer
+was stopped, reset or run by a receive in between sees it: ``seq`` (stop and
+reset bump it) and, for a channel timer, ``when`` not yet due.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from heapq import heapify, heappop, heappush, heapreplace
 from itertools import count
@@ -97,10 +113,12 @@ from math import nextafter
 from time import monotonic
 from typing import Any
 
+from gort.chan import _chanlock
 from gort.chan import send as _chansend
 from gort.sched import proc as _proc
 from gort.sched.proc import (
     _panic,
+    add_mn_hook,
     add_teardown_hook,
     newproc,
     sched,
@@ -160,6 +178,25 @@ _nextgen = count(1).__next__
 _tpg: G | None = None  # the timerproc goroutine of this runtime
 _sched = sched
 
+# M:N (module docstring): _tlock is taken only while _mn.
+_mn = False
+_tlock = threading.Lock()
+
+
+def _mnhook(on: bool) -> None:
+    global _mn
+    _mn = on
+
+
+add_mn_hook(_mnhook)
+
+
+def _unlock(gp: G, lock: threading.Lock) -> bool:
+    """timerproc_park's unlockf under M:N: timerproc is parked, with
+    timer0when published; timers may be added again."""
+    lock.release()
+    return True
+
 
 def _checkwhen(when: Any) -> float:
     """Slow path of addtimer/modtimer: clamp a huge when, refuse NaN and non-numbers."""
@@ -177,6 +214,10 @@ def _checkwhen(when: Any) -> float:
 def addtimer(t: timer, _heap: list = _heap, _push: Any = heappush,
              _nextgen: Any = _nextgen) -> None:
     """Arm t: it fires at t.when (Go: addtimer; the clamp is Go's too)."""
+    if _mn:
+        with _tlock:
+            _addtimerlocked(t)
+        return
     if t.hgen:
         raise RuntimeError(f"gort: addtimer of a timer that is already pending: {t!r}")
     when = t.when
@@ -200,6 +241,25 @@ def addtimer(t: timer, _heap: list = _heap, _push: Any = heappush,
             wakeNetPoller(when)
 
 
+def _addtimerlocked(t: timer) -> None:
+    """addtimer with _tlock held (M:N; one M may call it too)."""
+    if t.hgen:
+        raise RuntimeError(f"gort: addtimer of a timer that is already pending: {t!r}")
+    when = t.when
+    try:
+        if not when < MAXWHEN:
+            when = t.when = _checkwhen(when)
+    except TypeError:
+        _checkwhen(when)
+    gen = _nextgen()
+    heappush(_heap, (when, gen, t))
+    t.hgen = gen
+    if _tpg is None:
+        _starttimerproc()
+    if when < _sched.timer0when:
+        timer_added(when)  # under _tlock, as timerproc_park's docstring asks
+
+
 def deltimer(t: timer, _heap: list = _heap, _pop: Any = heappop) -> bool:
     """Disarm t; True if it was pending (Go: deltimer).
 
@@ -207,6 +267,9 @@ def deltimer(t: timer, _heap: list = _heap, _pop: Any = heappop) -> bool:
     armed.  The heap entry is left behind, dead (see the module docstring).
     """
     global _ndead
+    if _mn:
+        with _tlock:
+            return _deltimerlocked(t)
     if not t.hgen:
         return False
     t.hgen = 0
@@ -231,39 +294,62 @@ def deltimer(t: timer, _heap: list = _heap, _pop: Any = heappop) -> bool:
     return True
 
 
+def _deltimerlocked(t: timer) -> bool:
+    """deltimer with _tlock held (M:N; one M may call it too)."""
+    global _ndead
+    if not t.hgen:
+        return False
+    t.hgen = 0
+    if _heap[0][2] is not t:
+        _ndead += 1
+        if _ndead > _COMPACT_MIN and _ndead > len(_heap) >> 1:
+            _compact()
+        return True
+    heappop(_heap)  # t's live entry heads the heap (the invariant)
+    _cleanhead()
+    return True
+
+
 def modtimer(t: timer, when: float, period: float, f: Callable[[Any, int], Any],
              arg: Any, seq: int) -> bool:
     """Re-arm t with new fields, pending or not; True if it was pending
     (Go 1.14+: modtimer; netpoll uses it for deadlines)."""
     global _ndead
-    heap = _heap
+    mn = _mn
+    if mn:
+        _tlock.acquire()
     try:
-        if not when < MAXWHEN:
-            when = _checkwhen(when)
-    except TypeError:
-        _checkwhen(when)
-    pending = t.hgen != 0
-    if pending:
-        _ndead += 1  # the old entry dies where it is
-    t.when = when
-    t.period = period
-    t.f = f
-    t.arg = arg
-    t.seq = seq
-    gen = _nextgen()
-    heappush(heap, (when, gen, t))
-    t.hgen = gen
-    if pending:
-        head = heap[0]
-        if head[2].hgen != head[1]:
-            _cleanhead()  # t was the head and moved later
-        elif _ndead > _COMPACT_MIN and _ndead > len(heap) >> 1:
-            _compact()
-    if _tpg is None:
-        _starttimerproc()
-    if when < _sched.timer0when:
-        timer_added(when)
-    return pending
+        heap = _heap
+        try:
+            if not when < MAXWHEN:
+                when = _checkwhen(when)
+        except TypeError:
+            _checkwhen(when)
+        pending = t.hgen != 0
+        if pending:
+            _ndead += 1  # the old entry dies where it is
+        t.when = when
+        t.period = period
+        t.f = f
+        t.arg = arg
+        t.seq = seq
+        gen = _nextgen()
+        heappush(heap, (when, gen, t))
+        t.hgen = gen
+        if pending:
+            head = heap[0]
+            if head[2].hgen != head[1]:
+                _cleanhead()  # t was the head and moved later
+            elif _ndead > _COMPACT_MIN and _ndead > len(heap) >> 1:
+                _compact()
+        if _tpg is None:
+            _starttimerproc()
+        if when < _sched.timer0when:
+            timer_added(when)  # M:N: under _tlock, as timerproc_park asks
+        return pending
+    finally:
+        if mn:
+            _tlock.release()
 
 
 def numtimers() -> int:
@@ -291,7 +377,14 @@ def _cleanhead() -> None:
         _ndead -= 1
     tg = _tpg
     if tg is not None and tg.status == _Gwaiting:
-        _sched.timer0when = heap[0][0] if heap else INF
+        if _mn:
+            # sched.lock: an M may be claiming timerproc (proc._timerready).
+            s = _sched
+            with s.lock:
+                if tg.status == _Gwaiting:
+                    s.timer0when = heap[0][0] if heap else INF
+        else:
+            _sched.timer0when = heap[0][0] if heap else INF
 
 
 def _compact() -> None:
@@ -323,7 +416,9 @@ class chantimer(timer):
 
     chanrecv and selectgo call the three methods below on ``c.timer`` from
     their slow paths only (nothing ready; about to park; woken).  With one M
-    they need no lock (Go takes ``t.mu``); M:N will.
+    they need no lock; under M:N each takes ``_tlock`` (Go: ``t.mu``), and
+    maybeRunChan and blockTimerChan are called with the channel's lock held
+    (Go calls blockTimerChan under c.lock too).
     """
 
     __slots__ = ("blocked",)
@@ -351,6 +446,19 @@ class chantimer(timer):
         the heap, run it now and return its value (the due time) to that
         receiver; None if nothing is due (Go: maybeRunChan + unlockAndRun,
         which sends into the buffer instead)."""
+        if _mn:
+            with _tlock:
+                return self._runchan()
+        when = self.when  # _runchan, inlined for one M
+        if not when or self.hgen:
+            return None
+        now = monotonic()
+        if when > now:
+            return None
+        _chanadvance(self, when, now)
+        return when
+
+    def _runchan(self) -> float | None:
         when = self.when
         if not when or self.hgen:  # stopped, or the heap is in charge
             return None
@@ -363,45 +471,77 @@ class chantimer(timer):
     def blockTimerChan(self, c: Any) -> None:
         """A receive on c is about to park: the timer must be in the heap
         if it is armed (Go: blockTimerChan + needsAdd/maybeAdd)."""
-        self.blocked += 1
-        self.arg = c
-        if not self.hgen and self.when:
-            addtimer(self)
+        mn = _mn
+        if mn:
+            _tlock.acquire()
+        try:
+            self.blocked += 1
+            self.arg = c
+            if not self.hgen and self.when:
+                _addtimerlocked(self)
+        finally:
+            if mn:
+                _tlock.release()
 
     def unblockTimerChan(self, c: Any) -> None:
         """A receive on c that had parked is awake (or killed): the last
         one out takes the timer out of the heap, keeping ``when`` (Go:
         unblockTimerChan, which marks it a zombie)."""
-        b = self.blocked - 1
-        self.blocked = b
-        if not b:
-            self.arg = None
-            if self.hgen:
-                deltimer(self)
+        mn = _mn
+        if mn:
+            _tlock.acquire()
+        try:
+            b = self.blocked - 1
+            self.blocked = b
+            if not b:
+                self.arg = None
+                if self.hgen:
+                    _deltimerlocked(self)
+        finally:
+            if mn:
+                _tlock.release()
 
     def stop(self) -> bool:
         """Disarm; True if a value was still owed -- armed, or due and not
         yet received (Go 1.23: (*timer).stop, sync timer channels)."""
-        pending = self.when != 0.0
-        self.when = 0.0
-        if self.hgen:
-            deltimer(self)
-        self.seq += 1
+        mn = _mn
+        if mn:
+            _tlock.acquire()
+        try:
+            pending = self.when != 0.0
+            self.when = 0.0
+            if self.hgen:
+                _deltimerlocked(self)
+            self.seq += 1  # a _firechan already in flight gives up
+        finally:
+            if mn:
+                _tlock.release()
         return pending
 
     def modify(self, when: float, period: float) -> bool:
         """Re-arm for ``when`` (and ``period``); returns what stop() would
         have.  Nothing sent before the call can be received after it: a
         timer's value only exists when a receiver takes it (Go 1.23: modify)."""
-        pending = self.when != 0.0
-        self.period = period
-        self.seq += 1
-        if self.hgen:  # receivers wait: move it
-            modtimer(self, when, period, _firechan, self.arg, self.seq)
-        else:
+        try:
+            if not when < MAXWHEN:
+                when = _checkwhen(when)
+        except TypeError:
+            _checkwhen(when)
+        mn = _mn
+        if mn:
+            _tlock.acquire()
+        try:
+            pending = self.when != 0.0
+            self.period = period
+            self.seq += 1  # a _firechan already in flight gives up
+            if self.hgen:  # receivers wait: move it (Go: modtimer)
+                _deltimerlocked(self)
             self.when = when
             if self.blocked:
-                addtimer(self)
+                _addtimerlocked(self)
+        finally:
+            if mn:
+                _tlock.release()
         return pending
 
 
@@ -425,9 +565,39 @@ def _firechan(c: Any, seq: int) -> None:
     """Runs on timerproc when a channel timer in the heap is due (Go:
     unlockAndRun + sendTime): hand the due time to the first receiver that
     can still take it.  If every waiter was already woken by another select
-    case, the value stays owed (due, unsent) for the next receive."""
+    case, the value stays owed (due, unsent) for the next receive.
+
+    M:N: under c.lock, then _tlock (the lock order).  timerproc popped the
+    timer and dropped _tlock before calling here, so meanwhile it may have
+    been stopped or reset (``seq`` moved on), run by a receive through
+    maybeRunChan (``when`` advanced: not due yet), or put back in the heap
+    by a receiver that blocked (``hgen`` set; that entry fires again later
+    and finds what is due then).
+    """
     t = c.timer
-    if seq != t.seq:  # stopped or reset while in flight (M:N; see stop)
+    if _mn:
+        lock = c.lock or _chanlock(c)
+        with lock:
+            with _tlock:
+                if seq != t.seq:
+                    return
+                when = t.when
+                if not when:
+                    return
+                now = monotonic()
+                if when > now:  # run by a receive meanwhile: its next tick
+                    if t.blocked and not t.hgen:
+                        _addtimerlocked(t)
+                    return
+                sg = c.recvq.dequeue()
+                if sg is None:
+                    return
+                _chanadvance(t, when, now)
+                if t.when and c.recvq.first is not None and not t.hgen:
+                    _addtimerlocked(t)
+            _chansend(c, sg, when)  # readies the receiver (allowed under c.lock)
+        return
+    if seq != t.seq:  # stopped or reset while in flight (M:N only)
         return
     when = t.when
     if not when:
@@ -457,13 +627,20 @@ def timerproc() -> None:
     due, skipping the periods it missed (Go: when += period*(1 + -delta/period)),
     so a late timerproc never makes a ticker fire in a burst.  A channel
     timer is popped like a one-shot one: ``_firechan`` re-arms it.
+
+    M:N: each pass holds _tlock but for the callbacks, and parks with it
+    held (see the module docstring); ``_mn`` is read once per pass.
     """
     global _tpg, _ndead
     me = _tpg
     heap = _heap
     nextgen = _nextgen
+    lock = _tlock
     try:
         while True:
+            mn = _mn
+            if mn:
+                lock.acquire()
             now = monotonic()
             while heap:
                 when, gen, t = heap[0]
@@ -489,14 +666,33 @@ def timerproc() -> None:
                 else:
                     heappop(heap)
                     t.hgen = 0
+                # Go's unlockAndRun: read f, arg, seq under the lock, run f without it.
+                f = t.f
+                arg = t.arg
+                seq = t.seq
+                if mn:
+                    lock.release()
                 if _proc._trace is not None:
                     _proc._trace.timer(me, t)
                 try:
-                    t.f(t.arg, t.seq)
+                    f(arg, seq)
                 except Exception as e:  # noqa: BLE001 - reported, see docstring
-                    _timerpanic(t, e)
+                    _timerpanic(f, e)
+                arg = None  # while parked, keep no channel alive (TestTimerGC)
+                if mn:
+                    lock.acquire()
+            if mn and _proc.getg().m.retiring:
+                # gomaxprocs went down and took this M's P: hand the timers
+                # to a new timerproc (its newproc uses the global queue, so
+                # an active M runs it), and end, so that the M can exit.
+                _tpg = newproc(timerproc, (), None, system=True)
+                lock.release()
+                return
             if not heap:
-                timerproc_park(INF)
+                if mn:
+                    timerproc_park(INF, _unlock, lock)
+                else:
+                    timerproc_park(INF)
                 continue
             when = heap[0][0]
             if when < now + _MINPARK:
@@ -508,15 +704,18 @@ def timerproc() -> None:
                 floor = monotonic() + _MINPARK
                 if when < floor:
                     when = floor
-            timerproc_park(when)
+            if mn:
+                timerproc_park(when, _unlock, lock)
+            else:
+                timerproc_park(when)
     finally:
         if _tpg is me:
             _tpg = None
 
 
-def _timerpanic(t: timer, e: Exception) -> None:
+def _timerpanic(f: Callable[[Any, int], Any], e: Exception) -> None:
     try:
-        e.add_note(f"(raised by timer callback {getattr(t.f, '__qualname__', t.f)!r} "
+        e.add_note(f"(raised by timer callback {getattr(f, '__qualname__', f)!r} "
                    "on the timerproc goroutine)")
     except Exception:  # noqa: BLE001
         pass

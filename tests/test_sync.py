@@ -461,7 +461,10 @@ def test_waitgroup_add_done_wait_many_waiters():
     assert sorted(woke) == [(0, 5), (1, 5), (2, 5)]
 
 
-def test_waitgroup_go_with_args():
+def test_waitgroup_go_with_args(monkeypatch):
+    # One M: "v == 10 right after the loop" holds only while no other M can
+    # steal and finish a task meanwhile.
+    monkeypatch.setenv("GORTMAXPROCS", "1")
     got = []
 
     def main():
@@ -746,10 +749,12 @@ def test_cond_signal_before_wait_is_not_remembered():
     gort.run(main)
 
 
-def test_cond_signal_between_unlock_and_park_is_not_lost():
+def test_cond_signal_between_unlock_and_park_is_not_lost(monkeypatch):
     # Wait takes its ticket before unlocking L; a signal that comes while L
     # is being unlocked (here the Locker yields in unlock) is for that ticket,
-    # and Wait returns without parking.
+    # and Wait returns without parking.  One M: the yield inside unlock must
+    # be the only way the signaller gets to run.
+    monkeypatch.setenv("GORTMAXPROCS", "1")
     class YieldingLocker:
         def __init__(self):
             self.m = Mutex()

@@ -155,9 +155,11 @@ def test_overflow_sleep():
     gort.run(main)
 
 
-def test_sleep_zero_returns_without_parking():
+def test_sleep_zero_returns_without_parking(monkeypatch):
     # Go TestSleepZeroDeadlock, and Go's Sleep(d <= 0): returns at once,
-    # without yielding.
+    # without yielding.  One M: with several, another M may run the
+    # goroutine whatever this one does.
+    monkeypatch.setenv("GORTMAXPROCS", "1")
     def main():
         ran = []
         gort.go(ran.append, 1)

@@ -20,6 +20,12 @@ from gort.sched import proc
 pytestmark = pytest.mark.parametrize("nprocs", [2, 4])
 
 
+@pytest.fixture(autouse=True)
+def _start_with_one_p(monkeypatch):
+    # Each test grows the run from one P itself, whatever GORTMAXPROCS says.
+    monkeypatch.setenv("GORTMAXPROCS", "1")
+
+
 def _spin(seconds: float) -> None:
     t = time.perf_counter() + seconds
     while time.perf_counter() < t:

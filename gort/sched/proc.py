@@ -610,10 +610,10 @@ def findrunnable(mp: M) -> G | None:
                 # One M sleeps in netpoll (it is woken by netpollBreak);
                 # the others on their note.  Published under the lock with
                 # blocked, so a waker knows which wake-up to use.
-                if s.netpoll is not None and s.pollerm is None:
+                if s.netpoll is not None and s.pollerm is None and not mp.retiring:
                     s.pollerm = mp
                     poller = True
-                else:
+                elif not mp.retiring:  # wakep must never pick a retiring M
                     s.midle.append(mp)
                 mp.note.clear()
         tg = s.timerg

@@ -45,18 +45,18 @@ def test_goroutines_run_on_several_threads(nprocs):
     def main() -> tuple[int, int]:
         assert gort.gomaxprocs(nprocs) >= 1
         idents: set[int] = set()
-        done = [0]
+        done: list[int] = []
 
         def f() -> None:
             _spin(0.002)  # hold the M long enough for the others to steal
             idents.add(threading.get_ident())
             gort.time.sleep(0.001)
             idents.add(threading.get_ident())
-            done[0] += 1
+            done.append(1)
 
         for _ in range(200):
             gort.go(f)
-        _wait(lambda: done[0] == 200)
+        _wait(lambda: len(done) == 200)
         return len(idents), gort.gomaxprocs()
 
     nthreads, p = gort.run(main)
@@ -115,17 +115,17 @@ def test_thread_blocked_in_a_plain_call_does_not_hold_up_unstarted_goroutines(np
 def test_unstarted_goroutines_are_stolen(nprocs):
     def main() -> int:
         gort.gomaxprocs(nprocs)
-        done = [0]
+        done: list[int] = []
 
         def f() -> None:
             _spin(0.001)
-            done[0] += 1
+            done.append(1)
 
         # Fewer than a local queue's worth: none spill to the global queue,
         # so the other Ms get work only by stealing it.
         for _ in range(200):
             gort.go(f)
-        _wait(lambda: done[0] == 200)
+        _wait(lambda: len(done) == 200)
         return proc.sched.nsteal
 
     assert gort.run(main) > 0
@@ -137,20 +137,20 @@ def test_grow_and_shrink_at_run_time_without_thread_leaks(nprocs):
 
     def main() -> list[int]:
         seen = []
-        done = [0]
+        done: list[int] = []
 
         def f() -> None:
             _spin(0.0003)
             gort.time.sleep(0.001)
-            done[0] += 1
+            done.append(1)
 
         for n in (nprocs, 1, nprocs, 2, 1):
             gort.gomaxprocs(n)
             assert gort.gomaxprocs() == n
-            done[0] = 0
+            done.clear()
             for _ in range(100):
                 gort.go(f)
-            _wait(lambda: done[0] == 100)
+            _wait(lambda: len(done) == 100)
             seen.append(len(proc.sched.allp))
         # Down to one P: the retired Ms exit once their goroutines are gone.
         _wait(lambda: len(proc.sched.allm) == 1)
@@ -280,17 +280,37 @@ def test_main_returning_kills_goroutines_on_every_m(nprocs):
 
 def test_lazy_runtime_with_several_ms(nprocs):
     gort.gomaxprocs(nprocs)
-    done = [0]
+    done: list[int] = []
 
     def f() -> None:
         _spin(0.0005)
         gort.time.sleep(0.001)
-        done[0] += 1
+        done.append(1)
 
     for _ in range(100):
         gort.go(f)
     end = time.monotonic() + 10
-    while done[0] < 100 and time.monotonic() < end:
+    while len(done) < 100 and time.monotonic() < end:
         gort.time.sleep(0.005)
-    assert done[0] == 100
+    assert len(done) == 100
     assert gort.gomaxprocs() == nprocs
+
+
+def test_sysmon_sees_a_goroutine_that_holds_its_m(nprocs):
+    from gort.sched import sysmon
+
+    def main() -> tuple[int, int]:
+        gort.gomaxprocs(nprocs)
+        done: list[int] = []
+
+        def hog() -> None:
+            for _ in range(50):
+                gort.go(done.append, 1)
+            _spin(0.15)  # no gort call: Go's sysmon would preempt this
+
+        gort.go(hog)
+        _wait(lambda: len(done) == 50)
+        return sysmon.nlongrun(), sysmon.nretake()
+
+    nlong, _ = gort.run(main)
+    assert nlong >= 1

@@ -131,6 +131,8 @@ class Sysmon:
         self.nblockwarn = 0
         self.mn = False  # M:N: retake (hand off a stuck P's unstarted Gs)
         self.nretake = 0
+        self.nlongrun = 0  # Gs seen holding their M > 10 ms (M:N)
+        self.longrun: set[tuple[int, int]] = set()
 
     def wanted(self) -> bool:
         return self.trace_ms > 0 or self.blockwarn_ms > 0 or self.mn
@@ -194,6 +196,13 @@ class Sysmon:
                 continue
             held = now - prev[1]
             gp = m.curg
+            if self.mn and held >= 0.010 and gp is not None and (p.id, t) not in self.longrun:
+                # Go's sysmon would preempt it; gort records it, once per tick.
+                self.longrun.add((p.id, t))
+                self.nlongrun += 1
+                from . import proc
+                if proc._trace is not None:
+                    proc._trace.instant(m, f"G{gp.goid} held M{m.id} > 10 ms")
             if self.mn and held >= 0.010 and p.runq:
                 # Go: retake -> handoffp.  Each popleft is atomic, so the
                 # stuck M (should it wake) and thieves never take the same G.
@@ -288,6 +297,11 @@ def ensure_mn() -> None:
 def nretake() -> int:
     """How many times sysmon handed a stuck P's unstarted Gs off (M:N)."""
     return _sysmon.nretake if _sysmon is not None else 0
+
+
+def nlongrun() -> int:
+    """How many times sysmon saw a goroutine hold its M > 10 ms (M:N)."""
+    return _sysmon.nlongrun if _sysmon is not None else 0
 
 
 def stop() -> None:

@@ -147,7 +147,9 @@ def test_gopark_unlockf_false_cancels_park():
     assert gort.run(main) is None
 
 
-def test_runq_overflow_spills_half_to_global():
+def test_runq_overflow_spills_half_to_global(monkeypatch):
+    monkeypatch.setenv("GORTMAXPROCS", "1")  # one P's queue; other Ms would steal from it
+
     def main():
         pp = proc.getg().m.p
         for _ in range(RUNQ_SIZE + 10):

@@ -122,7 +122,9 @@ def test_timer0when_tracks_head():
     gort.run(main)
 
 
-def test_periodic_rearms_from_schedule_and_skips_missed():
+def test_periodic_rearms_from_schedule_and_skips_missed(monkeypatch):
+    # One M: "holding the thread stops timerproc" needs timerproc on this M.
+    monkeypatch.setenv("GORTMAXPROCS", "1")
     fired = []
 
     def main():

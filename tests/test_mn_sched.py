@@ -303,13 +303,16 @@ def test_sysmon_sees_a_goroutine_that_holds_its_m(nprocs):
         gort.gomaxprocs(nprocs)
         done: list[int] = []
 
+        hogged: list[int] = []
+
         def hog() -> None:
             for _ in range(50):
                 gort.go(done.append, 1)
             _spin(0.15)  # no gort call: Go's sysmon would preempt this
+            hogged.append(1)
 
         gort.go(hog)
-        _wait(lambda: len(done) == 50)
+        _wait(lambda: len(done) == 50 and hogged)
         return sysmon.nlongrun(), sysmon.nretake()
 
     nlong, _ = gort.run(main)

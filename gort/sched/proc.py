@@ -17,9 +17,15 @@ docs/performance.md against always bouncing through g0 (Go's mcall(park_m)).
 
 What differs from Go, and why
 -----------------------------
-* One M for now (GOMAXPROCS=1).  The structures are the M:N ones: a G that
-  has started is pinned to its M (a greenlet only switches on its own thread),
-  cross-thread wake-ups go through ``ready_from_thread`` under ``sched.lock``.
+* M:N with pinning (docs/sched.md, "M:N").  gomaxprocs(n) runs n Ps, each on
+  its own M (an OS thread with its own g0).  A G that has started is pinned
+  to its M (a greenlet only switches on its own thread), so only unstarted Gs
+  are stolen (runqsteal), a P's local queue is two (runq: unstarted; readyq:
+  started), a cross-M goready goes through the owner's readyq (_pushother),
+  and a shrinking procresize retires Ms instead of stopping them.
+* Locks only in M:N mode: with one M goroutines switch only in gopark, so
+  the runtime's structures take no locks; add_mn_hook tells every floor when
+  a run goes M:N, before the second M starts.
 * No preemption: a goroutine runs until it calls into gort.  Go's sysmon
   preempts a runnext ping-pong pair that inherits its time slice for 10 ms;
   gort rotates runnext behind the local queue every 61st tick instead.

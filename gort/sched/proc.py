@@ -253,6 +253,10 @@ def _mexit(mp: M) -> None:
     """The M's scheduler loop has returned: end the goroutines pinned to it
     (their greenlets can only be switched to on this thread), free its pool."""
     s = sched
+    if s.m0 is None:
+        # teardown gave up waiting for this M and reset the runtime: its
+        # goroutines belong to a run that is gone; leave them to the GC.
+        return
     if s.done or s.fatal is not None:
         s.exiting = True
     cur = getcurrent()
@@ -579,7 +583,9 @@ def findrunnable(mp: M) -> G | None:
     s = sched
     pp = mp.p
     while True:
-        if s.done or s.fatal is not None:
+        if s.done or s.fatal is not None or s.m0 is None:
+            # The run is over -- or, for an M that teardown could not join
+            # in time, already reset: never act on a new run's state.
             return None
         gp = _nextg(pp)
         if gp is None and _mn and not mp.retiring:
@@ -596,7 +602,7 @@ def findrunnable(mp: M) -> G | None:
         # either sees mp.blocked (and how to wake it) or we see its G.
         poller = False
         with s.lock:
-            if s.done or s.fatal is not None:
+            if s.done or s.fatal is not None or s.m0 is None:
                 continue  # _wakeall ran since the check above: do not sleep through it
             if (pp.runq or pp.readyq or pp.runnext is not None
                     or (s.runqsize and not mp.retiring)):
@@ -672,6 +678,8 @@ def _unblock(mp: M) -> None:
         if not mp.blocked:
             return
         mp.blocked = False
+        if mp not in s.allm:
+            return  # the runtime was reset while mp slept: its counts are not ours
         s.nmidle -= 1
         if s.pollerm is mp:
             s.pollerm = None

@@ -710,9 +710,11 @@ def test_timer_gc():
 # D6b. Go 1.23 lazy timer channels: in the heap only while someone waits
 
 
-def run_until(cond):
-    """Yield to the other goroutines until cond() (bounded)."""
-    for _ in range(1000):
+def run_until(cond, timeout=5.0):
+    """Yield to the other goroutines until cond() (bounded in time: under
+    M:N the goroutines run on other Ms, and a gosched returns at once)."""
+    end = gtime.now() + timeout
+    while gtime.now() < end:
         if cond():
             return
         gort.gosched()

@@ -19,11 +19,15 @@ def _busy(d):
 
 
 def _gosched_until(cond, limit=100_000):
-    for _ in range(limit):
-        if cond():
-            return
+    """gosched until cond(): at least ``limit`` times and 5 s (under M:N the
+    goroutines run on other Ms, and a gosched returns at once)."""
+    end = time.monotonic() + 5.0
+    i = 0
+    while not cond():
+        if i >= limit and time.monotonic() > end:
+            raise AssertionError("condition not reached")
         gort.gosched()
-    raise AssertionError("condition not reached")
+        i += 1
 
 
 def _nwaiting(reason=None):

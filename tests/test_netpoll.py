@@ -856,12 +856,12 @@ def test_ten_thousand_fds_registered_at_once(backend):
             pytest.skip(f"RLIMIT_NOFILE hard limit {hard} < {want} needed for 10,000 fds")
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
     pairs = []
-    woke = [0]
+    woke = []  # appends: readers on several Ms must not lose a count
 
     def reader(pd, sock):
         d = read_some(pd, sock)
         assert d == b"!"
-        woke[0] += 1
+        woke.append(1)
 
     def main():
         pds = []
@@ -875,7 +875,7 @@ def test_ten_thousand_fds_registered_at_once(backend):
         spin_until(lambda: proc.sched.netpollWaiters == need // 2, timeout=20)
         for _, b in pairs:
             b.send(b"!")
-        spin_until(lambda: woke[0] == need // 2, timeout=30)
+        spin_until(lambda: len(woke) == need // 2, timeout=30)
         assert proc.sched.netpollWaiters == 0
         for pa, pb in pds:
             close_pd(pa)

@@ -1,5 +1,6 @@
 """gort.sync: Mutex, RWMutex, WaitGroup, Once, Cond (Go's package sync)."""
 
+import threading
 import time
 
 import pytest
@@ -313,17 +314,21 @@ def test_rwmutex_readers_share_writers_exclude():
     pair = [0, 0]
     bad = []
 
+    book = threading.Lock()  # readers on several Ms update the counts together
+
     def reader(rw, n):
         for _ in range(n):
             rw.rlock()
-            readers[0] += 1
-            most_readers[0] = max(most_readers[0], readers[0])
+            with book:
+                readers[0] += 1
+                most_readers[0] = max(most_readers[0], readers[0])
             if writer_in[0] or pair[0] != pair[1]:
                 bad.append("reader saw a writer")
             gort.gosched()
             if writer_in[0] or pair[0] != pair[1]:
                 bad.append("reader saw a writer")
-            readers[0] -= 1
+            with book:
+                readers[0] -= 1
             rw.runlock()
             gort.gosched()
 

@@ -328,6 +328,21 @@ def globrunqput(gp: G) -> None:
     sched.runqsize += 1
 
 
+def runqhandoff(pp: P) -> int:
+    """Move all of pp's unstarted Gs to the global queue; return how many
+    (Go: the run-queue half of handoffp).  Caller holds sched.lock.  Each
+    popleft is atomic, so the owner and thieves never take the same G."""
+    q = pp.runq
+    n = 0
+    while True:
+        try:
+            gp = q.popleft()
+        except IndexError:
+            return n
+        globrunqput(gp)
+        n += 1
+
+
 def globrunqget(pp: P, max: int) -> G | None:
     """Take up to max Gs from the global queue: return one, queue the rest
     locally (Go: globrunqget; batch = min(size, size/gomaxprocs+1, max))."""
@@ -667,7 +682,8 @@ def findrunnable(mp: M) -> G | None:
             elif delay != 0:
                 mp.note.wait(None if delay < 0 else delay)
         finally:
-            _unblock(mp)
+            if mp.blocked:  # only this M sets it: no lock needed to look
+                _unblock(mp)
             if _trace is not None:
                 _trace.unblock(mp)
 
@@ -1293,13 +1309,7 @@ def procresize(n: int) -> None:
             for pp in allp[n:]:
                 mp = pp.m
                 mp.retiring = True
-                q = pp.runq
-                while True:
-                    try:
-                        gp = q.popleft()
-                    except IndexError:
-                        break
-                    globrunqput(gp)
+                if runqhandoff(pp):
                     moved = True
                 if mp.blocked:
                     _wakem(mp)

@@ -181,6 +181,7 @@ class Sysmon:
     def retake(self, sched: Any, now: float, lasttick: dict) -> bool:
         """Go's retake, minus preemption: a P whose schedtick has not moved
         for blockwarn ms while its M runs a goroutine is reported once."""
+        from . import proc
         from .traceback import goroutine_header
 
         found = False
@@ -200,26 +201,15 @@ class Sysmon:
                 # Go's sysmon would preempt it; gort records it, once per tick.
                 self.longrun.add((p.id, t))
                 self.nlongrun += 1
-                from . import proc
                 if proc._trace is not None:
                     proc._trace.instant(m, f"G{gp.goid} held M{m.id} > 10 ms")
             if self.mn and held >= 0.010 and p.runq:
-                # Go: retake -> handoffp.  Each popleft is atomic, so the
-                # stuck M (should it wake) and thieves never take the same G.
-                n = 0
+                # Go: retake -> handoffp.
                 with sched.lock:
-                    while True:
-                        try:
-                            g = p.runq.popleft()
-                        except IndexError:
-                            break
-                        sched.runq.pushBack(g)
-                        sched.runqsize += 1
-                        n += 1
+                    n = proc.runqhandoff(p)
                 if n:
                     self.nretake += 1
                     found = True
-                    from . import proc
                     if proc._trace is not None:
                         proc._trace.instant(m, f"retake P{p.id}: {n} Gs handed off")
                     proc.wakep()

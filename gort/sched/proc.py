@@ -502,7 +502,13 @@ def _nextg(pp: P) -> G | None:
                 if tg is not None and tg.status == _Gwaiting:
                     tg.status = _Grunnable
                     return tg
-        if s.netpollWaiters and (tick % 61 == 0 or now - s.lastpoll > 0.001):
+        # Go polls here only while no M is blocked in netpoll (lastpoll != 0):
+        # that M sees the readiness itself.  Under a GIL it matters more than
+        # in Go: each poll drops the GIL, and that wakes a thread waiting for
+        # it just early enough to restart its 5 ms wait, so a poller M that
+        # has events to hand over could starve for 100s of ms (a convoy).
+        if (s.netpollWaiters and (tick % 61 == 0 or now - s.lastpoll > 0.001)
+                and s.pollerm is None):
             _pollnow(0.0)
     if tick % 61 == 0:
         if s.runqsize and not pp.m.retiring:
@@ -625,6 +631,13 @@ def findrunnable(mp: M) -> G | None:
             if mp.spinning:
                 mp.spinning = False
                 s.nmspinning -= 1
+                # Go: an M that stops spinning checks every P's runq once more.
+                # A newproc that saw it spinning skipped wakep, and may have
+                # queued its G after our runqsteal looked.
+                if not mp.retiring and any(p2.runq for p2 in s.allp):
+                    mp.spinning = True
+                    s.nmspinning += 1
+                    continue
             if mp.retiring and not _haspinned(mp):
                 s.allm.remove(mp)  # procresize can no longer bring it back
                 return None

@@ -691,3 +691,53 @@ def test_open_close_churn_from_several_ms(procs):
 
     gort.run(main)
     assert not book.errors, book.errors[:5]
+
+
+# --------------------------------------------------------------------------
+# A busy M leaves the network to the M blocked in netpoll
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_busy_m_leaves_polling_to_the_blocked_poller(procs, monkeypatch):
+    """Go's findRunnable polls without blocking only while no M is blocked in
+    netpoll (lastpoll != 0).  gort's busy M used to poll every 1 ms anyway;
+    under the GIL each poll woke the poller M just in time to restart its
+    5 ms wait for the GIL, so the readiness it held could wait 100s of ms.
+    main keeps its M busy for 0.3 s with a reader parked on a socket; it must
+    not poll while another M is the poller (a handful of races allowed), and
+    the reader still gets its byte."""
+    calls = {"busy": 0, "all": 0}
+    mu = threading.Lock()
+    real = proc.sched.netpoll
+
+    def counting(delay):
+        s = proc.sched
+        pm = s.pollerm
+        with mu:
+            calls["all"] += 1
+            if delay == 0 and pm is not None and pm is not proc._tls.m:
+                calls["busy"] += 1
+        return real(delay)
+
+    monkeypatch.setattr(proc.sched, "netpoll", counting)
+    got = []
+
+    def main():
+        start(procs)
+        a, b = socketpair_conns()
+        g = []
+        gort.go(lambda: (g.append(proc.getg()), got.append(a.read(1))))
+        wait_until(lambda: g and parked_in_io(g[0]), "reader parked in IO wait")
+        wait_until(lambda: proc.sched.pollerm is not None, "an M blocked in netpoll")
+        end = monotonic() + 0.3
+        while monotonic() < end:
+            gort.gosched()
+        b.write(b"!")
+        wait_until(lambda: got, "reader woken")
+        a.close()
+        b.close()
+
+    gort.run(main)
+    assert got == [b"!"]
+    assert calls["all"] > 0, "the runtime's netpoll hook was never called"
+    assert calls["busy"] <= 10, calls

@@ -3,7 +3,7 @@ gort/selectgo.py and gort/time.
 
 Every test runs with 2 and 4 Ps (each P its own M, an OS thread) and
 "2-chaos".  main calls gort.gomaxprocs(n) first; the goroutines it starts
-are stolen by idle Ms (``_spread`` holds main's M until one is), and every
+are stolen by idle Ms (``spread`` holds main's M until one is), and every
 test checks that goroutines ran on more than one OS thread.  The GIL's
 switch interval is cut to 10 us for these tests.
 
@@ -25,10 +25,10 @@ from __future__ import annotations
 import random
 import sys
 import threading
-import time
 from time import monotonic
 
 import pytest
+from mnutil import Book, Chaos, fast_switching, is_chaos, spread, start_book, wait_until
 
 import gort
 import gort.selectgo
@@ -42,90 +42,13 @@ _chanmod = sys.modules["gort.chan"]  # gort.chan is the constructor function
 PROCS = [2, 4, pytest.param(2, id="2-chaos")]
 pytestmark = pytest.mark.timeout(60)
 
-_CHAOS_FILES = tuple(m.__file__ for m in (
-    _chanmod, gort.selectgo, gort.time, gort.time.timers))
-
-
-def _chaos_local(frame, event, arg, _sleep=time.sleep, _rand=random.random):
-    if event == "line" and _rand() < 0.1:
-        _sleep(2e-5)  # releases the GIL between two lines
-    return _chaos_local
-
-
-def _chaos_global(frame, event, arg):
-    if frame.f_code.co_filename in _CHAOS_FILES:
-        return _chaos_local
-    return None
-
-
-_chaos = [False]
-
-
-def _n(n: int) -> int:
-    """A loop count, cut down in chaos mode (every traced line costs)."""
-    return max(1, n // 10) if _chaos[0] else n
+CHAOS = Chaos(_chanmod, gort.selectgo, gort.time, gort.time.timers, cut=10)
 
 
 @pytest.fixture(autouse=True)
 def _fast_switching(request, no_thread_leak):
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-5)
-    chaos = _chaos[0] = request.node.callspec.id.endswith("chaos")
-    if chaos:
-        oldtrace = sys.gettrace()
-        sys.settrace(_chaos_global)
-        threading.settrace(_chaos_global)  # the Ms that gomaxprocs starts
-    try:
+    with fast_switching(1e-5, CHAOS if is_chaos(request) else None):
         yield
-    finally:
-        sys.setswitchinterval(old)
-        _chaos[0] = False
-        if chaos:
-            threading.settrace(None)  # type: ignore[arg-type]
-            sys.settrace(oldtrace)
-
-
-class Book:
-    """Thread-safe test bookkeeping: the OS threads seen, errors."""
-
-    def __init__(self) -> None:
-        self.mu = threading.Lock()
-        self.threads: set[int] = set()
-        self.errors: list[str] = []
-
-    def seen(self) -> int:
-        """Record the OS thread (the M) this goroutine runs on."""
-        me = threading.get_ident()
-        with self.mu:
-            self.threads.add(me)
-        return me
-
-    def others(self) -> int:
-        me = threading.get_ident()
-        with self.mu:
-            return len(self.threads - {me})
-
-    def error(self, msg: str) -> None:
-        with self.mu:
-            self.errors.append(msg)
-
-
-def _start(procs: int) -> Book:
-    gort.gomaxprocs(procs)
-    assert gort.gomaxprocs() == procs
-    book = Book()
-    book.seen()  # main's M
-    return book
-
-
-def _spread(book: Book) -> None:
-    """main calls this right after starting goroutines that call
-    book.seen() first: it holds its M, without calling into gort, until an
-    idle M has stolen one of them and started it, so that goroutines really
-    run on several OS threads (left alone, this M may start them all)."""
-    deadline = monotonic() + 10
-    while not book.others():
-        assert monotonic() < deadline, "no goroutine was stolen by another M in 10 s"
 
 
 def _warm(book: Book) -> None:
@@ -134,7 +57,7 @@ def _warm(book: Book) -> None:
     and wait until one ran on another M."""
     for _ in range(4):
         gort.go(book.seen)
-    _spread(book)
+    spread(book)
 
 
 def _pool(book: Book, n: int) -> list[tuple[int, gort.Chan]]:
@@ -179,13 +102,6 @@ def _qlen(c: gort.Chan) -> tuple[int, int]:
         return len(c.recvq), len(c.sendq)
 
 
-def _until(pred, limit: float = 10.0) -> None:
-    deadline = monotonic() + limit
-    while not pred():
-        assert monotonic() < deadline, "condition not reached in time"
-        gort.gosched()
-
-
 # --------------------------------------------------------------------------
 # Send and receive
 
@@ -195,10 +111,10 @@ def _until(pred, limit: float = 10.0) -> None:
 def test_producers_consumers_every_item_once(procs, cap):
     # 8 producers x 8 consumers through one channel; every receive form.
     P = C = 8
-    N = _n(100_000)
+    N = CHAOS.n(100_000)
 
     def main():
-        book = _start(procs)
+        book = start_book(procs)
         c = gort.chan(cap)
         done = gort.chan(P + C)
         k = N // P
@@ -239,7 +155,7 @@ def test_producers_consumers_every_item_once(procs, cap):
         for i in range(P):
             gort.go(producer, i)
             gort.go(consumer, i)
-        _spread(book)
+        spread(book)
         results = []
         producers = 0
         while producers < P:
@@ -265,7 +181,7 @@ def test_close_wakes_parked_senders_and_receivers_on_every_m(procs):
     R = S = 24
 
     def main():
-        book = _start(procs)
+        book = start_book(procs)
         c, d = gort.chan(), gort.chan(1)
         d.send("full")
         out = gort.chan(R + S)
@@ -309,7 +225,7 @@ def test_close_wakes_parked_senders_and_receivers_on_every_m(procs):
                 ns += 1
             else:
                 cmd.send(None)
-        _until(lambda: _qlen(c)[0] == R and _qlen(d)[1] == S)
+        wait_until(lambda: _qlen(c)[0] == R and _qlen(d)[1] == S)
         c.close()
         d.close()
         with pytest.raises(gort.ClosedChannelError, match="close of closed channel"):
@@ -333,10 +249,10 @@ def test_close_races_active_senders(procs):
     # Senders on several Ms keep sending while another goroutine closes:
     # every send either delivered its value (received exactly once) or
     # raised; none is lost, none delivered twice.
-    S, N = 8, _n(2_000)
+    S, N = 8, CHAOS.n(2_000)
 
     def main():
-        book = _start(procs)
+        book = start_book(procs)
         c = gort.chan(4)
         delivered = []
         received = []
@@ -360,8 +276,8 @@ def test_close_races_active_senders(procs):
         for s in range(S):
             gort.go(sender, s)
         gort.go(receiver)
-        _spread(book)
-        _until(lambda: len(received) > N)
+        spread(book)
+        wait_until(lambda: len(received) > N)
         c.close()
         for _ in range(S + 1):
             ended.recv()
@@ -378,10 +294,10 @@ def test_nonblock_recv_race(procs):
     # Go: TestNonblockRecvRace.  A non-blocking receive on a 1-buffered
     # channel that holds a value or is closed never takes the default, while
     # main closes and drains it on another M.
-    N = _n(1_000)
+    N = CHAOS.n(1_000)
 
     def main():
-        book = _start(procs)
+        book = start_book(procs)
         done = gort.chan(N)
         for i in range(N):
             c = gort.chan(1)
@@ -398,7 +314,7 @@ def test_nonblock_recv_race(procs):
 
             gort.go(f)
             if not book.others():
-                _spread(book)
+                spread(book)
             c.close()
             c.recv()
         for _ in range(N):
@@ -418,10 +334,10 @@ def test_select_contention_one_winner_each_value_once(procs):
     # receive, on shared channels (two unbuffered, one buffered): every
     # value is received exactly once, by a goroutine other than its sender
     # on the unbuffered channels (a G never pairs with itself).
-    K, V = 12, _n(400)
+    K, V = 12, CHAOS.n(400)
 
     def main():
-        book = _start(procs)
+        book = start_book(procs)
         a, b, cb = gort.chan(), gort.chan(), gort.chan(2)
         quit = gort.chan()
         got = gort.chan(K * V)
@@ -453,10 +369,10 @@ def test_select_contention_one_winner_each_value_once(procs):
 
         for k in range(K):
             gort.go(mixer, k)
-        _spread(book)
+        spread(book)
         vals = [got.recv() for _ in range(K * V)]
         quit.close()
-        _until(lambda: len(wins) == K)
+        wait_until(lambda: len(wins) == K)
         return vals, wins, book, [_qlen(x) for x in (a, b, cb)]
 
     vals, wins, book, qs = gort.run(main)
@@ -474,10 +390,10 @@ def test_select_two_wakers_on_two_ms_one_winner(procs):
     # on another, send on them at once, each holding only its own channel's
     # lock: Go's CAS on g.selectDone lets exactly one of them wake it, the
     # other stays parked until main takes its value.
-    R = 200 if _chaos[0] else 600  # chaos: enough rounds to hit the race
+    R = 200 if CHAOS.on else 600  # chaos: enough rounds to hit the race
 
     def main():
-        book = _start(procs)
+        book = start_book(procs)
         pool = _pool(book, 3)
         me = threading.get_ident()
         near = next(cmd for t, cmd in pool if t == me)
@@ -506,7 +422,7 @@ def test_select_two_wakers_on_two_ms_one_winner(procs):
         gort.go(selector)
         for r in range(R):
             a, b = chans[r]
-            _until(lambda a=a, b=b: _qlen(a)[0] == 1 and _qlen(b)[0] == 1)
+            wait_until(lambda a=a, b=b: _qlen(a)[0] == 1 and _qlen(b)[0] == 1)
             starts[r].close()
             i, v, ok = sel.recv()  # parks: main's M runs the near sender
             if not (ok and v == (i, r)):
@@ -528,10 +444,10 @@ def test_self_select(procs):
     # Go: TestSelfSelect.  Two goroutines select on sending to and receiving
     # from the same channel (one lock, taken once); unbuffered, neither ever
     # receives its own value.
-    N = _n(1_000)
+    N = CHAOS.n(1_000)
 
     def main():
-        book = _start(procs)
+        book = start_book(procs)
         for cap in (0, 10):
             c = gort.chan(cap)
             done = gort.chan(2)
@@ -552,7 +468,7 @@ def test_self_select(procs):
             gort.go(f, 0)
             gort.go(f, 1)
             if cap == 0:
-                _spread(book)
+                spread(book)
             done.recv()
             done.recv()
         return book
@@ -562,10 +478,10 @@ def test_self_select(procs):
 
 @pytest.mark.parametrize("procs", PROCS)
 def test_pingpong_between_goroutines_on_different_ms(procs):
-    rounds = _n(3_000)
+    rounds = CHAOS.n(3_000)
 
     def main():
-        book = _start(procs)
+        book = start_book(procs)
         me = threading.get_ident()
         hello = gort.chan(8)
         cmds = [gort.chan() for _ in range(8)]
@@ -587,7 +503,7 @@ def test_pingpong_between_goroutines_on_different_ms(procs):
         book_ident = {}
         for i in range(8):
             gort.go(candidate, i)
-        _spread(book)
+        spread(book)
         for _ in range(8):
             i, ident = hello.recv()
             book_ident[i] = ident
@@ -620,10 +536,10 @@ def test_pingpong_between_goroutines_on_different_ms(procs):
 
 @pytest.mark.parametrize("procs", PROCS)
 def test_sleepers_all_wake_none_early(procs):
-    n = _n(3_000)
+    n = CHAOS.n(3_000)
 
     def main():
-        book = _start(procs)
+        book = start_book(procs)
         done = gort.chan(n)
         rnd = random.Random(7)
         ds = [rnd.uniform(0, 0.2) for _ in range(n)]
@@ -640,7 +556,7 @@ def test_sleepers_all_wake_none_early(procs):
         t0 = monotonic()
         for d in ds:
             gort.go(sleeper, d)
-        _spread(book)
+        spread(book)
         lates = [done.recv() for _ in range(n)]
         return lates, book, monotonic() - t0, numtimers()
 
@@ -657,10 +573,10 @@ def test_timer_stop_reset_no_stale_value(procs):
     # timer around the moment it fires (on timerproc's M).  Go 1.23: stop/
     # reset return True iff the value was still owed, and then it is never
     # received; False iff the waiter got it.
-    R = _n(400)
+    R = CHAOS.n(400)
 
     def main():
-        book = _start(procs)
+        book = start_book(procs)
         rnd = random.Random(3)
         out = gort.chan(R)
         quit = gort.chan()
@@ -679,7 +595,7 @@ def test_timer_stop_reset_no_stale_value(procs):
             quit = gort.chan()
             gort.go(waiter, t, quit, started)
             if r == 0:
-                _spread(book)
+                spread(book)
             started.recv()
             end = monotonic() + rnd.uniform(0, 0.003)
             while monotonic() < end:  # hold this M: the timer may fire on another
@@ -697,7 +613,7 @@ def test_timer_stop_reset_no_stale_value(procs):
                 book.error(f"round {r}: a stale value after stop/reset")
             owed.append(res)
             t.stop()
-        _until(lambda: numtimers() == 0)
+        wait_until(lambda: numtimers() == 0)
         return owed, book
 
     owed, book = gort.run(main)
@@ -712,7 +628,7 @@ def test_ticker_stop_and_reset_under_mn(procs):
     K = 6
 
     def main():
-        book = _start(procs)
+        book = start_book(procs)
         quit = gort.chan()
         ticks = [[] for _ in range(K)]
         done = gort.chan(K)
@@ -729,11 +645,11 @@ def test_ticker_stop_and_reset_under_mn(procs):
         tks = [gort.time.new_ticker(0.001) for _ in range(K)]
         for k, tk in enumerate(tks):
             gort.go(receiver, k, tk)
-        _spread(book)
-        _until(lambda: all(len(t) >= 3 for t in ticks))
+        spread(book)
+        wait_until(lambda: all(len(t) >= 3 for t in ticks))
         for tk in tks[: K // 2]:
             tk.reset(0.002)
-        _until(lambda: all(len(t) >= 6 for t in ticks))
+        wait_until(lambda: all(len(t) >= 6 for t in ticks))
         stopped = []
         for tk in tks:
             tk.stop()
@@ -763,10 +679,10 @@ def test_ticker_stop_and_reset_under_mn(procs):
 def test_after_func_runs_once(procs):
     # after_func timers fire on timerproc's M while main stops half of them
     # around their due time: f runs exactly once iff stop() returned False.
-    N = _n(600)
+    N = CHAOS.n(600)
 
     def main():
-        book = _start(procs)
+        book = start_book(procs)
         _warm(book)
         rnd = random.Random(5)
         ran = []
@@ -784,11 +700,11 @@ def test_after_func_runs_once(procs):
         for i in range(0, N, 2):
             stopped[i] = timers[i].stop()
         expect = {i for i in range(N) if not stopped.get(i, False)}
-        _until(lambda: len(ran) >= len(expect))
-        _until(lambda: numtimers() == 0)
+        wait_until(lambda: len(ran) >= len(expect))
+        wait_until(lambda: numtimers() == 0)
         # The goroutines f runs in were started before their timers left
         # the heap: once they are all gone, nothing else can run.
-        _until(lambda: gort.num_goroutine() == 1)
+        wait_until(lambda: gort.num_goroutine() == 1)
         return ran, expect, book
 
     ran, expect, book = gort.run(main)
@@ -804,7 +720,7 @@ def test_timer_c_first_read_from_several_ms_is_one_channel(procs):
     R, G = 200, 6
 
     def main():
-        book = _start(procs)
+        book = start_book(procs)
         seen = []
         for r in range(R):
             t = gort.time.new_timer(0.0005)
@@ -819,7 +735,7 @@ def test_timer_c_first_read_from_several_ms_is_one_channel(procs):
             for _ in range(G):
                 gort.go(reader)
             if r == 0:
-                _spread(book)
+                spread(book)
             go.close()
             cs = {id(out.recv()) for _ in range(G)}
             seen.append(len(cs))
@@ -840,10 +756,10 @@ def test_chansend_nonblocking_from_many_ms(procs):
     # chansend/chanrecv with block=False (Go's lock-free fast paths, then
     # the lock) from goroutines on several Ms: every value that was
     # reported sent is received exactly once.
-    G, N = 6, _n(3_000)
+    G, N = 6, CHAOS.n(3_000)
 
     def main():
-        book = _start(procs)
+        book = start_book(procs)
         c = gort.chan(3)
         sent = []
         recvd = []
@@ -872,7 +788,7 @@ def test_chansend_nonblocking_from_many_ms(procs):
         for g in range(G):
             gort.go(sender, g)
             gort.go(receiver)
-        _spread(book)
+        spread(book)
         for _ in range(G):
             done.recv()
         c.close()

@@ -22,13 +22,14 @@ the test (never held across a gort call).
 from __future__ import annotations
 
 import socket
-import sys
 import threading
-import time
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from time import monotonic
 
 import pytest
+from mnutil import Book, fast_switching, hold_until, start, wait_until
 
 import gort
 import gort.net as net
@@ -52,71 +53,8 @@ def backend(each_netpoll_backend):
 
 @pytest.fixture(autouse=True)
 def _fast_switching():
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(2e-5)
-    try:
+    with fast_switching(2e-5):
         yield
-    finally:
-        sys.setswitchinterval(old)
-
-
-class Book:
-    """Thread-safe test bookkeeping: counters, errors, the OS threads seen."""
-
-    def __init__(self) -> None:
-        self.mu = threading.Lock()
-        self.n: dict[str, int] = {}
-        self.bytag: dict[str, set[int]] = {}
-        self.errors: list[str] = []
-
-    def add(self, key: str, d: int = 1) -> None:
-        with self.mu:
-            self.n[key] = self.n.get(key, 0) + d
-
-    def get(self, key: str) -> int:
-        with self.mu:
-            return self.n.get(key, 0)
-
-    def seen(self, tag: str) -> int:
-        me = threading.get_ident()
-        with self.mu:
-            self.bytag.setdefault(tag, set()).add(me)
-        return me
-
-    def threads(self, *tags: str) -> set[int]:
-        with self.mu:
-            out: set[int] = set()
-            for t in tags or tuple(self.bytag):
-                out |= self.bytag.get(t, set())
-            return out
-
-    def error(self, msg: str) -> None:
-        with self.mu:
-            self.errors.append(msg)
-
-
-def start(procs: int) -> None:
-    gort.gomaxprocs(procs)
-    assert gort.gomaxprocs() == procs
-
-
-def hold_until(cond, what: str, timeout: float = 10.0) -> None:
-    """Hold this M, without calling into gort, until cond() (another M has
-    to make it true: steal a goroutine of ours and run it)."""
-    end = monotonic() + timeout
-    while not cond():
-        if monotonic() > end:
-            raise AssertionError(f"{what}: not in {timeout} s")
-        time.sleep(0)  # give up the GIL, keep the M
-
-
-def wait_until(cond, what: str, timeout: float = 10.0) -> None:
-    """Yield to other goroutines (gosched: no timer involved) until cond()."""
-    end = monotonic() + timeout
-    while not cond():
-        if monotonic() > end:
-            raise AssertionError(f"{what}: not in {timeout} s")
-        gort.gosched()
 
 
 def stolen_go(book: Book, tag: str, fn, *args) -> int:
@@ -125,9 +63,23 @@ def stolen_go(book: Book, tag: str, fn, *args) -> int:
     first.  main holds its M until another M has stolen and started it."""
     me = threading.get_ident()
     gort.go(fn, *args)
-    hold_until(lambda: book.threads(tag) - {me}, f"goroutine {tag!r} stolen by another M")
-    (tid,) = book.threads(tag)
+    hold_until(lambda: book.threads_of(tag) - {me}, f"goroutine {tag!r} stolen by another M")
+    (tid,) = book.threads_of(tag)
     return tid
+
+
+@contextmanager
+def reported(book: Book, wg: WaitGroup | None, who: str = "") -> Iterator[None]:
+    """The body of a goroutine: an exception it raises becomes one of book's
+    errors (who, the exception, its traceback) instead of ending the run,
+    and wg.done() is called at the end, whatever happens."""
+    try:
+        yield
+    except BaseException as e:  # noqa: BLE001 - reported by the test
+        book.error((f"{who}: {e!r}\n" if who else f"{e!r}\n") + traceback.format_exc())
+    finally:
+        if wg is not None:
+            wg.done()
 
 
 def socketpair_conns() -> tuple[Conn, Conn]:
@@ -162,7 +114,7 @@ def test_echo_100_clients_with_deadlines(procs):
     book = Book()
 
     def handler(c, wg):
-        try:
+        with reported(book, wg, "server"):
             tid = book.seen("server")
             with c:
                 while True:
@@ -175,10 +127,6 @@ def test_echo_100_clients_with_deadlines(procs):
             if threading.get_ident() != tid:
                 book.error("a server goroutine moved to another M")
             book.add("served")
-        except BaseException as e:  # noqa: BLE001 - reported by the test
-            book.error(f"server: {e!r}\n" + traceback.format_exc())
-        finally:
-            wg.done()
 
     def server(ln, wg):
         try:
@@ -193,7 +141,7 @@ def test_echo_100_clients_with_deadlines(procs):
             wg.done()
 
     def client(addr, i, wg):
-        try:
+        with reported(book, wg, f"client {i}"):
             tid = book.seen("client")
             with net.dial("tcp", addr, timeout=20) as c:
                 for r in range(NR):
@@ -207,10 +155,6 @@ def test_echo_100_clients_with_deadlines(procs):
             if threading.get_ident() != tid:
                 book.error("a client goroutine moved to another M")
             book.add("ok")
-        except BaseException as e:  # noqa: BLE001
-            book.error(f"client {i}: {e!r}\n" + traceback.format_exc())
-        finally:
-            wg.done()
 
     def main():
         start(procs)
@@ -233,7 +177,7 @@ def test_echo_100_clients_with_deadlines(procs):
     assert not book.errors, book.errors[:5]
     assert book.get("ok") == NC
     assert book.get("served") == NC
-    assert len(book.threads("client", "server")) > 1, "everything ran on one M"
+    assert len(book.threads_of("client", "server")) > 1, "everything ran on one M"
 
 
 @pytest.mark.parametrize("procs", PROCS)
@@ -247,13 +191,9 @@ def test_going_mn_while_goroutines_wait_for_io(procs, monkeypatch):
     book = Book()
 
     def reader(c, wg):
-        try:
+        with reported(book, wg):
             if c.read(10) != b"x":
                 book.error("bad data")
-        except BaseException as e:  # noqa: BLE001
-            book.error(f"{e!r}\n" + traceback.format_exc())
-        finally:
-            wg.done()
 
     def main():
         assert gort.gomaxprocs() == 1
@@ -293,7 +233,7 @@ def test_read_deadlines_fire_while_data_races_in(procs):
     book = Book()
 
     def writer(c, k, wg):
-        try:
+        with reported(book, wg, f"writer {k}"):
             book.seen("writer")
             for j in range(CHUNKS):
                 c.set_write_deadline(gtime.now() + 20)
@@ -301,13 +241,9 @@ def test_read_deadlines_fire_while_data_races_in(procs):
                 if j % 15 == 14:
                     gtime.sleep(0.03)
             c.close_write()
-        except BaseException as e:  # noqa: BLE001
-            book.error(f"writer {k}: {e!r}\n" + traceback.format_exc())
-        finally:
-            wg.done()
 
     def reader(c, k, wg):
-        try:
+        with reported(book, wg, f"reader {k}"):
             book.seen("reader")
             got = bytearray()
             while True:
@@ -326,10 +262,6 @@ def test_read_deadlines_fire_while_data_races_in(procs):
             want = b"".join(bytes([(k * 31 + j) % 256]) * SIZE for j in range(CHUNKS))
             if got != want:
                 book.error(f"reader {k}: {len(got)} bytes, want {len(want)}, or out of order")
-        except BaseException as e:  # noqa: BLE001
-            book.error(f"reader {k}: {e!r}\n" + traceback.format_exc())
-        finally:
-            wg.done()
 
     def main():
         start(procs)
@@ -406,29 +338,22 @@ def test_close_races_a_firing_deadline(procs):
     book = Book()
 
     def reader(c, wg):
-        try:
-            book.seen("reader")
-            c.set_read_deadline(gtime.now() + 0.002)
-            c.read(10)
-            book.error("read returned data")
-        except net.DeadlineExceededError:
-            book.add("timeout")
-        except net.NetClosedError:
-            book.add("closed")
-        except BaseException as e:  # noqa: BLE001
-            book.error(repr(e) + "\n" + traceback.format_exc())
-        finally:
-            wg.done()
+        with reported(book, wg):
+            try:
+                book.seen("reader")
+                c.set_read_deadline(gtime.now() + 0.002)
+                c.read(10)
+                book.error("read returned data")
+            except net.DeadlineExceededError:
+                book.add("timeout")
+            except net.NetClosedError:
+                book.add("closed")
 
     def closer(c, wg):
-        try:
+        with reported(book, wg):
             book.seen("closer")
             gtime.sleep(0.002)
             c.close()
-        except BaseException as e:  # noqa: BLE001
-            book.error(repr(e) + "\n" + traceback.format_exc())
-        finally:
-            wg.done()
 
     def main():
         start(procs)
@@ -466,29 +391,22 @@ def test_close_wakes_every_blocked_reader(procs, monkeypatch):
     monkeypatch.setattr(FD, "destroy", counting_destroy)
 
     def reader(c, wg):
-        try:
-            book.seen("reader")
-            c.read(10)
-            book.error("read returned")
-        except net.NetClosedError:
-            book.add("closed")
-        except BaseException as e:  # noqa: BLE001
-            book.error(repr(e) + "\n" + traceback.format_exc())
-        finally:
-            wg.done()
+        with reported(book, wg):
+            try:
+                book.seen("reader")
+                c.read(10)
+                book.error("read returned")
+            except net.NetClosedError:
+                book.add("closed")
 
     def closer(c, fdobj, wg):
-        try:
+        with reported(book, wg):
             book.seen("closer")
             c.close()
             # close() returns only once the last reader has left and the fd
             # is closed (Go's csema).
             if c.fileno() != -1 or fdobj.sock is not None:
                 book.error("close returned before the fd was closed")
-        except BaseException as e:  # noqa: BLE001
-            book.error(repr(e) + "\n" + traceback.format_exc())
-        finally:
-            wg.done()
 
     def main():
         start(procs)
@@ -511,7 +429,7 @@ def test_close_wakes_every_blocked_reader(procs, monkeypatch):
             wg.wait()
             assert sum(x is fdobj for x in destroyed) == 1
             b.close()
-        assert book.threads("closer") - {me} or book.threads("reader") - {me}
+        assert book.threads_of("closer") - {me} or book.threads_of("reader") - {me}
 
     gort.run(main)
     assert not book.errors, book.errors[:5]
@@ -534,7 +452,7 @@ def test_socketpair_ping_pong_across_ms(procs):
     book = Book()
 
     def ping(c, n, tag, wg):
-        try:
+        with reported(book, wg, tag):
             tid = book.seen(tag)
             for i in range(n):
                 c.write(bytes([i & 0xFF]))
@@ -544,11 +462,6 @@ def test_socketpair_ping_pong_across_ms(procs):
                     return
             if threading.get_ident() != tid:
                 book.error(f"{tag} moved to another M")
-        except BaseException as e:  # noqa: BLE001
-            book.error(f"{tag}: {e!r}\n" + traceback.format_exc())
-        finally:
-            if wg is not None:
-                wg.done()
 
     def pong(c, n):
         for _ in range(n):
@@ -556,13 +469,9 @@ def test_socketpair_ping_pong_across_ms(procs):
             c.write(bytes([(d[0] + 1) & 0xFF]))
 
     def pong_g(c, n, wg):
-        try:
+        with reported(book, wg, "pong"):
             book.seen("pong")
             pong(c, n)
-        except BaseException as e:  # noqa: BLE001
-            book.error(f"pong: {e!r}\n" + traceback.format_exc())
-        finally:
-            wg.done()
 
     def main():
         start(procs)
@@ -587,7 +496,7 @@ def test_socketpair_ping_pong_across_ms(procs):
 
     gort.run(main)
     assert not book.errors, book.errors[:5]
-    assert book.threads("main") != book.threads("ping")
+    assert book.threads_of("main") != book.threads_of("ping")
 
 
 # --------------------------------------------------------------------------
@@ -608,7 +517,7 @@ def test_blocking_from_several_ms_at_once(procs):
         return i * i, threading.get_ident()
 
     def g(i, wg):
-        try:
+        with reported(book, wg, str(i)):
             tid = book.seen("caller")
             v, worker = gort.blocking(call, i)
             if v != i * i:
@@ -622,10 +531,6 @@ def test_blocking_from_several_ms_at_once(procs):
                 gort.blocking(lambda: 1 // 0)
             except ZeroDivisionError:
                 book.add("raised")
-        except BaseException as e:  # noqa: BLE001
-            book.error(f"{i}: {e!r}\n" + traceback.format_exc())
-        finally:
-            wg.done()
 
     def main():
         start(procs)
@@ -637,7 +542,7 @@ def test_blocking_from_several_ms_at_once(procs):
             gort.go(g, i, wg)
         wg.wait()
         assert proc.sched.nsyscall == 0
-        assert book.threads("caller") - {me}
+        assert book.threads_of("caller") - {me}
 
     t0 = monotonic()
     gort.run(main)
@@ -660,7 +565,7 @@ def test_open_close_churn_from_several_ms(procs):
     book = Book()
 
     def churn(k, wg):
-        try:
+        with reported(book, wg, str(k)):
             book.seen("churn")
             for r in range(ROUNDS):
                 a, b = socketpair_conns()
@@ -672,10 +577,6 @@ def test_open_close_churn_from_several_ms(procs):
                 finally:
                     a.close()
                     b.close()
-        except BaseException as e:  # noqa: BLE001
-            book.error(f"{k}: {e!r}\n" + traceback.format_exc())
-        finally:
-            wg.done()
 
     def main():
         start(procs)

@@ -12,6 +12,7 @@ import time
 
 import psutil
 import pytest
+from mnutil import wait_until
 
 import gort
 import gort.time
@@ -32,15 +33,6 @@ def _spin(seconds: float) -> None:
         pass
 
 
-def _wait(cond, timeout: float = 10.0) -> None:
-    """Poll cond from a goroutine, bounded."""
-    end = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > end:
-            raise AssertionError("condition not met in time")
-        gort.time.sleep(0.002)
-
-
 def test_goroutines_run_on_several_threads(nprocs):
     def main() -> tuple[int, int]:
         assert gort.gomaxprocs(nprocs) >= 1
@@ -56,7 +48,7 @@ def test_goroutines_run_on_several_threads(nprocs):
 
         for _ in range(200):
             gort.go(f)
-        _wait(lambda: len(done) == 200)
+        wait_until(lambda: len(done) == 200, poll=0.002)
         return len(idents), gort.gomaxprocs()
 
     nthreads, p = gort.run(main)
@@ -79,7 +71,7 @@ def test_started_goroutine_stays_on_its_thread(nprocs):
 
         for _ in range(20):
             gort.go(f)
-        _wait(lambda: len(same) == 400)
+        wait_until(lambda: len(same) == 400, poll=0.002)
         return same
 
     assert all(gort.run(main))
@@ -104,7 +96,7 @@ def test_thread_blocked_in_a_plain_call_does_not_hold_up_unstarted_goroutines(np
             span[1] = time.monotonic()
 
         gort.go(blocker)
-        _wait(lambda: len(finished) == 200 and span[1])
+        wait_until(lambda: len(finished) == 200 and span[1], poll=0.002)
         return max(finished) - span[0], span[1] - span[0]
 
     last, blocked = gort.run(main)
@@ -125,7 +117,7 @@ def test_unstarted_goroutines_are_stolen(nprocs):
         # so the other Ms get work only by stealing it.
         for _ in range(200):
             gort.go(f)
-        _wait(lambda: len(done) == 200)
+        wait_until(lambda: len(done) == 200, poll=0.002)
         return proc.sched.nsteal
 
     assert gort.run(main) > 0
@@ -150,10 +142,10 @@ def test_grow_and_shrink_at_run_time_without_thread_leaks(nprocs):
             done.clear()
             for _ in range(100):
                 gort.go(f)
-            _wait(lambda: len(done) == 100)
+            wait_until(lambda: len(done) == 100, poll=0.002)
             seen.append(len(proc.sched.allp))
         # Down to one P: the retired Ms exit once their goroutines are gone.
-        _wait(lambda: len(proc.sched.allm) == 1)
+        wait_until(lambda: len(proc.sched.allm) == 1, poll=0.002)
         return seen
 
     assert gort.run(main) == [nprocs, 1, nprocs, 2, 1]
@@ -178,9 +170,9 @@ def test_shrinking_keeps_pinned_goroutines_running(nprocs):
 
         for i in range(50):
             gort.go(f, i)
-        _wait(lambda: len(where) == 50)
+        wait_until(lambda: len(where) == 50, poll=0.002)
         gort.gomaxprocs(1)
-        _wait(lambda: woke[0] == 50)
+        wait_until(lambda: woke[0] == 50, poll=0.002)
         return len(set(where.values()))
 
     assert gort.run(main) >= 1
@@ -225,7 +217,7 @@ def test_blocking_calls_from_several_ms(nprocs):
 
         for i in range(8):
             gort.go(f, i)
-        _wait(lambda: len(results) == 8)
+        wait_until(lambda: len(results) == 8, poll=0.002)
         return sorted(results)
 
     assert gort.run(main) == list(range(8))
@@ -267,7 +259,7 @@ def test_main_returning_kills_goroutines_on_every_m(nprocs):
 
         for _ in range(40):
             gort.go(f)
-        _wait(lambda: started[0] == 40)
+        wait_until(lambda: started[0] == 40, poll=0.002)
 
     gort.run(main)
     assert len(cleaned) == 40
@@ -312,7 +304,7 @@ def test_sysmon_sees_a_goroutine_that_holds_its_m(nprocs):
             hogged.append(1)
 
         gort.go(hog)
-        _wait(lambda: len(done) == 50 and hogged)
+        wait_until(lambda: len(done) == 50 and hogged, poll=0.002)
         return sysmon.nlongrun(), sysmon.nretake()
 
     nlong, _ = gort.run(main)

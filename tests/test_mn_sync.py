@@ -2,7 +2,7 @@
 
 Every test runs with 1 P (the lock-free path), 2 and 4 (each P its own M,
 an OS thread), and "2-chaos".  main calls gort.gomaxprocs(n) first; the
-goroutines it starts are stolen by the other Ms (``_spread`` makes sure
+goroutines it starts are stolen by the other Ms (``spread`` makes sure
 of it).  The GIL's switch interval is cut to 10 us for these tests.
 
 On a GIL build that is not enough to expose a missing lock: CPython only
@@ -23,13 +23,11 @@ under test, not the test's own races.
 
 from __future__ import annotations
 
-import random
-import sys
 import threading
-import time
 from time import monotonic
 
 import pytest
+from mnutil import Book, Chaos, fast_switching, is_chaos, spread, start_book
 
 import gort
 import gort.sched.sema
@@ -44,109 +42,14 @@ from gort.time.timers import numtimers
 PROCS = [1, 2, 4, pytest.param(2, id="2-chaos")]
 pytestmark = pytest.mark.timeout(60)
 
-_CHAOS_FILES = tuple(m.__file__ for m in (
-    gort.sched.sema, gort.sync.mutex, gort.sync.rwmutex, gort.sync.waitgroup,
-    gort.sync.once, gort.sync.cond, context))
-
-
-def _chaos_local(frame, event, arg, _sleep=time.sleep, _rand=random.random):
-    if event == "line" and _rand() < 0.1:
-        _sleep(2e-5)  # releases the GIL between two lines
-    return _chaos_local
-
-
-def _chaos_global(frame, event, arg):
-    if frame.f_code.co_filename in _CHAOS_FILES:
-        return _chaos_local
-    return None
-
-
-_chaos = [False]
-
-
-def _n(n: int) -> int:
-    """A loop count, cut down in chaos mode (every traced line costs)."""
-    return n // 4 if _chaos[0] else n
+CHAOS = Chaos(gort.sched.sema, gort.sync.mutex, gort.sync.rwmutex, gort.sync.waitgroup,
+              gort.sync.once, gort.sync.cond, context, cut=4)
 
 
 @pytest.fixture(autouse=True)
 def _fast_switching(request, no_thread_leak):
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-5)
-    chaos = _chaos[0] = request.node.callspec.id.endswith("chaos")
-    if chaos:
-        oldtrace = sys.gettrace()
-        sys.settrace(_chaos_global)
-        threading.settrace(_chaos_global)  # the Ms that gomaxprocs starts
-    try:
+    with fast_switching(1e-5, CHAOS if is_chaos(request) else None):
         yield
-    finally:
-        sys.setswitchinterval(old)
-        _chaos[0] = False
-        if chaos:
-            threading.settrace(None)  # type: ignore[arg-type]
-            sys.settrace(oldtrace)
-
-
-class Book:
-    """Thread-safe test bookkeeping: counters and the OS threads seen."""
-
-    def __init__(self) -> None:
-        self.mu = threading.Lock()
-        self.n: dict[str, int] = {}
-        self.max: dict[str, int] = {}
-        self.threads: set[int] = set()
-        self.bytag: dict[str, set[int]] = {}
-        self.errors: list[str] = []
-
-    def add(self, key: str, d: int = 1) -> int:
-        with self.mu:
-            v = self.n[key] = self.n.get(key, 0) + d
-            if v > self.max.get(key, 0):
-                self.max[key] = v
-            return v
-
-    def seen(self, tag: str = "") -> None:
-        """Record the OS thread (the M) this goroutine runs on."""
-        me = threading.get_ident()
-        with self.mu:
-            self.threads.add(me)
-            self.bytag.setdefault(tag, set()).add(me)
-
-    def others(self, tag: str) -> int:
-        """How many threads other than the caller's have seen(tag)."""
-        me = threading.get_ident()
-        with self.mu:
-            return len(self.bytag.get(tag, set()) - {me})
-
-    def get(self, key: str) -> int:
-        with self.mu:
-            return self.n.get(key, 0)
-
-    def error(self, msg: str) -> None:
-        with self.mu:
-            self.errors.append(msg)
-
-
-def _start(procs: int) -> Book:
-    gort.gomaxprocs(procs)
-    assert gort.gomaxprocs() == procs
-    book = Book()
-    book.seen()  # main's M
-    return book
-
-
-def _spread(book: Book, procs: int, tag: str = "") -> None:
-    """main calls this right after starting the workers (each calls
-    book.seen() first): it holds its M without calling into gort until an
-    idle M has stolen a worker from this M's run queue and started it, so
-    that the test really runs goroutines on several OS threads at once
-    (left alone, this M may start them all before another M wakes up)."""
-    if procs == 1:
-        return
-    deadline = monotonic() + 10
-    while not book.others(tag):
-        assert monotonic() < deadline, "no goroutine was stolen by another M in 10 s"
 
 
 def _check_threads(book: Book, procs: int) -> None:
@@ -163,10 +66,10 @@ def _check_threads(book: Book, procs: int) -> None:
 
 @pytest.mark.parametrize("procs", PROCS)
 def test_mutex_guarded_increments_are_exact(procs):
-    G, N = 16, _n(500)
+    G, N = 16, CHAOS.n(500)
 
     def main():
-        book = _start(procs)
+        book = start_book(procs)
         mu = Mutex()
         wg = WaitGroup()
         counter = [0]
@@ -187,7 +90,7 @@ def test_mutex_guarded_increments_are_exact(procs):
         wg.add(G)
         for _ in range(G):
             gort.go(worker)
-        _spread(book, procs)
+        spread(book, procs=procs)
         wg.wait()
         return counter[0], book, mu
 
@@ -206,7 +109,7 @@ def test_mutex_starvation_mode_hands_off_and_stays_exact(procs):
     G, N = 6, 12
 
     def main():
-        book = _start(procs)
+        book = start_book(procs)
         mu = Mutex()
         wg = WaitGroup()
         counter = [0]
@@ -248,7 +151,7 @@ def test_mutex_starvation_mode_hands_off_and_stays_exact(procs):
         wg.add(G)
         for _ in range(G):
             gort.go(worker)
-        _spread(book, procs)
+        spread(book, procs=procs)
         wg.wait()
         done[0] = True
         bwg.wait()
@@ -272,7 +175,7 @@ def test_rwmutex_readers_and_writers_exclude(procs):
     W, WN, R, RN = 4, 100, 12, 150
 
     def main():
-        book = _start(procs)
+        book = start_book(procs)
         rw = RWMutex()
         wg = WaitGroup()
         data = {"a": 0, "b": 0}  # a writer keeps a == b; readers must see that
@@ -314,7 +217,7 @@ def test_rwmutex_readers_and_writers_exclude(procs):
         wg.add(W + R)
         for i in range(W + R):
             gort.go(writer if i % 4 == 0 else reader)
-        _spread(book, procs)
+        spread(book, procs=procs)
         wg.wait()
         return data, book, rw
 
@@ -332,10 +235,10 @@ def test_rwmutex_readers_and_writers_exclude(procs):
 
 @pytest.mark.parametrize("procs", PROCS)
 def test_waitgroup_add_done_across_goroutines(procs):
-    G, N = 8, _n(1000)
+    G, N = 8, CHAOS.n(1000)
 
     def main():
-        book = _start(procs)
+        book = start_book(procs)
         wg = WaitGroup()
         outer = WaitGroup()
 
@@ -368,7 +271,7 @@ def test_waitgroup_add_done_across_goroutines(procs):
             gort.go(waiter)
         for _ in range(G):
             gort.go(spawner)
-        _spread(book, procs)
+        spread(book, procs=procs)
         wg.wait()
         outer.wait()
         return wg, outer, book
@@ -391,7 +294,7 @@ def test_once_runs_exactly_once_with_64_racers(procs):
     G, ROUNDS = 64, 10
 
     def main():
-        book = _start(procs)
+        book = start_book(procs)
         for r in range(ROUNDS):
             once = Once()
             wg = WaitGroup()
@@ -412,7 +315,7 @@ def test_once_runs_exactly_once_with_64_racers(procs):
             wg.add(G)
             for _ in range(G):
                 gort.go(racer)
-            _spread(book, procs, str(r))  # each round runs on several Ms
+            spread(book, str(r), procs=procs)  # each round runs on several Ms
             wg.wait()
         return book
 
@@ -432,7 +335,7 @@ def test_cond_broadcast_wakes_every_waiter(procs):
     G = 32
 
     def main():
-        book = _start(procs)
+        book = start_book(procs)
         c = Cond()
         wg = WaitGroup()
         state = {"go": False}
@@ -448,7 +351,7 @@ def test_cond_broadcast_wakes_every_waiter(procs):
         wg.add(G)
         for _ in range(G):
             gort.go(waiter)
-        _spread(book, procs)
+        spread(book, procs=procs)
         # Wait until every waiter holds a ticket (it is parked, or on its way).
         deadline = monotonic() + 10
         while True:
@@ -474,7 +377,7 @@ def test_cond_signal_queue_delivers_every_item(procs):
     P, C, N = 4, 4, 250
 
     def main():
-        book = _start(procs)
+        book = start_book(procs)
         mu = Mutex()
         notempty = Cond(mu)
         q: list[int] = []
@@ -511,7 +414,7 @@ def test_cond_signal_queue_delivers_every_item(procs):
             gort.go(consumer)
         for k in range(P):
             gort.go(producer, k)
-        _spread(book, procs)
+        spread(book, procs=procs)
         wg.wait()
         return sorted(got), book
 
@@ -529,7 +432,7 @@ def test_sema_counts_and_bounds_holders(procs):
     G, N, K = 16, 200, 3
 
     def main():
-        book = _start(procs)
+        book = start_book(procs)
         s = Sema(K)
         wg = WaitGroup()
 
@@ -548,7 +451,7 @@ def test_sema_counts_and_bounds_holders(procs):
         wg.add(G)
         for k in range(G):
             gort.go(worker, k)
-        _spread(book, procs)
+        spread(book, procs=procs)
         wg.wait()
         return s, book
 
@@ -567,7 +470,7 @@ def test_sema_release_acquire_pairs_balance(procs):
     G, N = 4, 500
 
     def main():
-        book = _start(procs)
+        book = start_book(procs)
         s = Sema(0)
         wg = WaitGroup()
 
@@ -590,7 +493,7 @@ def test_sema_release_acquire_pairs_balance(procs):
         for _ in range(G):
             gort.go(acquirer)
             gort.go(releaser)
-        _spread(book, procs)
+        spread(book, procs=procs)
         wg.wait()
         return s, book
 
@@ -614,7 +517,7 @@ def test_context_tree_canceled_from_many_goroutines(procs):
     B = 6
 
     def main():
-        book = _start(procs)
+        book = start_book(procs)
         root, cancel_root = context.with_cancel(context.background())
         nodes = []
         cancels = []
@@ -664,7 +567,7 @@ def test_context_tree_canceled_from_many_goroutines(procs):
             gort.go(deriver)
         for k in range(5):
             gort.go(canceler, k)
-        _spread(book, procs)
+        spread(book, procs=procs)
         gort.gosched()
         cancel_root()
         wg.wait()
@@ -696,7 +599,7 @@ def test_context_derive_and_cancel_race(procs):
     ROUNDS, D, K = 30, 3, 8
 
     def main():
-        book = _start(procs)
+        book = start_book(procs)
         made = []
         for r in range(ROUNDS):
             root, cancel_root = context.with_cancel(context.background())
@@ -727,7 +630,7 @@ def test_context_derive_and_cancel_race(procs):
             for j in range(D):
                 gort.go(deriver, j)
             gort.go(canceler)
-            _spread(book, procs, str(r))
+            spread(book, str(r), procs=procs)
             wg.wait()
             for c, _ in made:
                 if c.err() is None:
@@ -750,7 +653,7 @@ def test_context_deadlines_expire_across_ms(procs):
     G = 24
 
     def main():
-        book = _start(procs)
+        book = start_book(procs)
         parent, cancel = context.with_timeout(context.background(), 0.2)
         wg = WaitGroup()
 
@@ -770,7 +673,7 @@ def test_context_deadlines_expire_across_ms(procs):
         wg.add(G)
         for i in range(G):
             gort.go(waiter, i)
-        _spread(book, procs)
+        spread(book, procs=procs)
         wg.wait()
         cancel()
         return parent, book, numtimers()

@@ -642,3 +642,47 @@ def test_busy_m_leaves_polling_to_the_blocked_poller(procs, monkeypatch):
     assert got == [b"!"]
     assert calls["all"] > 0, "the runtime's netpoll hook was never called"
     assert calls["busy"] <= 10, calls
+
+
+# --------------------------------------------------------------------------
+# Closing an fd that a blocked poll(2) holds
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_close_on_one_m_reaches_the_peer_while_another_m_polls(procs):
+    """poll(2) holds a reference to every file in its array while it sleeps,
+    so a socket closed on another M stayed open in the kernel (no FIN, no EOF
+    for its peer) until the poll returned -- here never, since the poll was
+    waiting for that EOF.  netpollclose breaks the poll (netpoll_poll.py).
+    epoll holds no such reference; the test runs on both backends.  No timer
+    is involved: a timer M's bounded sleep would have hidden the hang."""
+    book = Book()
+
+    def main():
+        # Both readers park while the run has one M, so they are pinned to
+        # main's M: a's fd is closed there, never on the poller's own M
+        # (which would close it between two polls).
+        a, b = socketpair_conns()
+        ga, gb = [], []
+
+        def reader(c, gs, tag):
+            gs.append(proc.getg())
+            try:
+                book.seen(tag)
+                book.add(tag + ":" + repr(c.read(1)))
+            except net.NetClosedError:
+                book.add(tag + ":closed")
+
+        gort.go(reader, a, ga, "a")
+        gort.go(reader, b, gb, "b")
+        wait_until(lambda: ga and gb and parked_in_io(ga[0]) and parked_in_io(gb[0]),
+                   "both readers parked in IO wait")
+        start(procs)
+        wait_until(lambda: proc.sched.pollerm is not None, "an M blocked in netpoll")
+        a.close()  # wakes a's reader; the last one out closes a's fd
+        wait_until(lambda: book.get("b:b''"), "EOF for b's reader", timeout=5.0)
+        b.close()
+
+    gort.run(main)
+    assert book.get("a:closed") == 1 and book.get("b:b''") == 1, book.n
+    assert len(book.threads) == 1, "the readers ran on more than one M"

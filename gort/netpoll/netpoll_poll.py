@@ -39,6 +39,10 @@ M:N (more than one M; the locks are taken only then):
   builds its array from the registrations atomically with respect to a
   register on another thread is select.poll's own guarantee: the GIL, or
   the object's critical section on a free-threaded build.)
+* A blocked poll(2) holds a reference to the file of every fd in its array
+  (Linux's poll table), so a socket closed on another M stays open -- no
+  FIN, no EOF for its peer -- until that poll returns.  netpollclose breaks
+  the poll when it unregisters an fd that the poll may hold (docs/netpoll.md).
 * pd.user changes under pd.lock (always), and rg/wg under pd.lock in M:N
   mode: netpoll calls netpollready with it held.
 * Lock order: pd.lock -> mu.  The Gs netpoll readies get
@@ -79,10 +83,6 @@ def _setmn(on: bool) -> None:
 add_mn_hook(_setmn)
 
 
-# M:N: the longest a blocking poll(2) waits (see _netpollmn).
-_MNMAXWAITMS = 10
-
-
 class pollPoller(netpollBreaker):
     name = "poll"
     levelTriggered = True
@@ -112,17 +112,24 @@ class pollPoller(netpollBreaker):
         pd.user = 0
 
     def netpollclose(self, fd: int) -> None:
-        if _mn:
-            with self.mu:
-                self._unregister(fd)
-        else:
+        if not _mn:
             self._unregister(fd)
+            return
+        with self.mu:
+            brk = self._unregister(fd) and self.polling
+        if brk:
+            # An M blocked in poll(2) holds a reference to every file in its
+            # array (the kernel's poll table), so closing this fd now would
+            # not close the socket -- no FIN, no EOF for the peer -- until
+            # that poll returned, which may be never.  Make it return.
+            self.netpollBreak()
 
-    def _unregister(self, fd: int) -> None:
+    def _unregister(self, fd: int) -> bool:
         try:
             self.p.unregister(fd)
         except KeyError:
-            pass  # nothing armed
+            return False  # nothing armed
+        return True
 
     def netpollarm(self, pd: pollDesc, mode: str) -> None:
         ev = POLLIN if mode == "r" else POLLOUT
@@ -228,17 +235,7 @@ class pollPoller(netpollBreaker):
         return toRun
 
     def _netpollmn(self, delay: float, timeout: int | None) -> gList | None:
-        """netpoll in M:N mode (see the module docstring for the locks).
-
-        A blocking poll waits at most _MNMAXWAITMS: poll(2) watches the fds
-        it was given at the start, and although an M that arms a wait
-        meanwhile breaks the poll, a stress run at GOMAXPROCS=4 still saw one
-        armed, ready fd go unreported until the next poll (not pinned down
-        yet; docs/netpoll.md).  The cap turns such a miss into <= 10 ms of
-        latency instead of a hang; epoll, the default, needs no cap.
-        """
-        if timeout is None or timeout > _MNMAXWAITMS:
-            timeout = _MNMAXWAITMS
+        """netpoll in M:N mode (see the module docstring for the locks)."""
         pollmu = self.pollmu
         if delay == 0:
             if not pollmu.acquire(False):
@@ -271,7 +268,12 @@ class pollPoller(netpollBreaker):
                         self.breakdrain()
                     continue
                 with mu:
-                    self._unregister(fd)  # armed for a pd that has gone
+                    # Armed for a pd that has gone -- unless the fd number has
+                    # been reused since get(): its new pd may have armed it.
+                    # Checked under mu, which every arm takes: unregistering
+                    # a new pd's interest lost its wake-up for good.
+                    if get(fd) is None:
+                        self._unregister(fd)
                 continue
             mode = ""
             clear = 0

@@ -584,13 +584,19 @@ def execute(mp: M, gp: G) -> Any:
         pp = mp.p
         if pp.grfree:
             gr = pp.grfree.pop()
-        else:
-            gr = _greenlet(gbody, parent=mp.g0)
-            sched.ngreenlets += 1
+            gp.gr = gr
+            gp.m = mp
+            gr.gort_g = gp
+            return gr.switch(gp)  # goexit0 waits for its next G
+        # A fresh greenlet finds its G in gort_g: switch(gp) would keep the
+        # tuple (gp,) alive as run's arguments for the greenlet's whole life,
+        # one more object for every collection of the cyclic GC to visit.
+        gr = _greenlet(gbody, parent=mp.g0)
+        sched.ngreenlets += 1
         gp.gr = gr
         gp.m = mp
         gr.gort_g = gp
-        return gr.switch(gp)
+        return gr.switch()
     return gr.switch()
 
 
@@ -1019,14 +1025,29 @@ def newproc(fn: Callable[..., Any], args: tuple = (), kwargs: dict | None = None
     return gp
 
 
-def gbody(gp: G) -> None:
+def gbody() -> None:
     """A goroutine greenlet's whole life: run G after G until freed."""
     gr = getcurrent()
+    gp = gr.gort_g
     s = sched
     while True:
         try:
+            # Up to two arguments are passed by position, not by *args: a
+            # star-call builds a tuple (ctx, fn, *args) that lives as long as
+            # the goroutine, another object for every GC to traverse.
+            a = gp.args
+            n = len(a)
             kw = gp.kwargs
-            r = _ctxrun(gp.ctx, gp.fn, *gp.args, **kw) if kw else _ctxrun(gp.ctx, gp.fn, *gp.args)
+            if kw:
+                r = _ctxrun(gp.ctx, gp.fn, *a, **kw)
+            elif n == 0:
+                r = _ctxrun(gp.ctx, gp.fn)
+            elif n == 1:
+                r = _ctxrun(gp.ctx, gp.fn, a[0])
+            elif n == 2:
+                r = _ctxrun(gp.ctx, gp.fn, a[0], a[1])
+            else:
+                r = _ctxrun(gp.ctx, gp.fn, *a)
             if gp.ismain:
                 s.result = r
                 s.done = True

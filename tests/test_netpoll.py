@@ -990,8 +990,10 @@ def test_idle_scheduler_sleeps_in_netpoll_not_spinning(backend, sockets):
 
     def main():
         pd = poll_runtime_pollOpen(a.fileno())
-        poll_runtime_pollSetDeadline(pd, monotonic() + 0.3, "r")
         c0, t0 = time.process_time(), monotonic()
+        # The deadline is t0 + 0.3 itself: "never early" is then exact even
+        # if another M takes the GIL between two lines here.
+        poll_runtime_pollSetDeadline(pd, t0 + 0.3, "r")
         assert read_some(pd, a) == pollErrTimeout
         cpu, wall = time.process_time() - c0, monotonic() - t0
         close_pd(pd)

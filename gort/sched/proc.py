@@ -388,12 +388,46 @@ def injectglist(glist: gList) -> None:
 def _pushother(gp: G, mp: M) -> None:
     """gp (already runnable) is pinned to mp, another M: queue it there and
     wake mp if it sleeps.  mp checks its queues under sched.lock before it
-    sleeps, and we check mp.blocked under it after queueing: no lost wake-up."""
+    sleeps, and we check mp.blocked under it after queueing: no lost wake-up.
+
+    Inside a wake batch (``wakebatch``) the check is left to the batch's end:
+    one lock and at most one wake-up per M for the whole batch."""
     mp.p.readyq.append(gp)
+    me = _tls.m
+    if me is not None and me.wakeq is not None:
+        me.wakeq.add(mp)
+        return
     s = sched
     with s.lock:
         if mp.blocked:
             _wakem(mp)
+
+
+def wakebatch(on: bool) -> None:
+    """M:N: begin (on) or end a batch of cross-M readies on this M.
+
+    timerproc brackets each pass with it.  A pass readies Gs on every M;
+    waking the target M once per G cost a lock, a futex wake and a GIL
+    hand-off each, and at GOMAXPROCS 4 the pass fell so far behind that
+    100k sleepers were 1-4 s late.  Deferring is safe: the G is on mp's
+    queue already, so mp either finds it or sleeps until the batch ends,
+    a few microseconds later.  (Go readies each G at once; its wake-up is a
+    futex, with no GIL to hand over.)"""
+    me = _tls.m
+    if me is None:
+        return
+    if on:
+        if me.wakeq is None:
+            me.wakeq = set()
+        return
+    q = me.wakeq
+    me.wakeq = None
+    if q:
+        s = sched
+        with s.lock:
+            for mp in q:
+                if mp.blocked:
+                    _wakem(mp)
 
 
 def runqsteal(pp: P) -> G | None:

@@ -250,7 +250,7 @@ class M:
     """
 
     __slots__ = ("id", "g0", "curg", "p", "thread", "note", "blocked", "spinning",
-                 "lazy", "lazyg", "retiring")
+                 "lazy", "lazyg", "retiring", "wakeq")
 
     def __init__(self, id: int) -> None:
         self.id = id
@@ -267,6 +267,9 @@ class M:
         # gomaxprocs went below this M's P: it runs only the Gs pinned to it
         # (they cannot move), takes no new work, and exits once they are gone.
         self.retiring = False
+        # M:N: while this M readies a batch of Gs pinned to other Ms (a
+        # timerproc pass), the Ms to wake at the end of it (proc.wakebatch).
+        self.wakeq: set[M] | None = None
 
 
 class schedt:

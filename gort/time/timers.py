@@ -124,6 +124,7 @@ from gort.sched.proc import (
     sched,
     timer_added,
     timerproc_park,
+    wakebatch,
     wakeNetPoller,
 )
 from gort.sched.runtime2 import G, _Gwaiting
@@ -141,6 +142,8 @@ _COMPACT_MIN = 64
 # The least time timerproc leaves other goroutines between two of its passes
 # when timers are due back to back (see timerproc).
 _MINPARK = 50e-6
+# M:N: the most due timers timerproc pops per hold of _tlock (see timerproc).
+_RUNBATCH = 128
 
 
 class timer:
@@ -628,8 +631,9 @@ def timerproc() -> None:
     so a late timerproc never makes a ticker fire in a burst.  A channel
     timer is popped like a one-shot one: ``_firechan`` re-arms it.
 
-    M:N: each pass holds _tlock but for the callbacks, and parks with it
-    held (see the module docstring); ``_mn`` is read once per pass.
+    M:N: each pass holds _tlock but for the callbacks, which it runs in
+    batches of up to _RUNBATCH, and parks with it held (see the module
+    docstring); ``_mn`` is read once per pass.
     """
     global _tpg, _ndead
     me = _tpg
@@ -640,47 +644,73 @@ def timerproc() -> None:
         while True:
             mn = _mn
             if mn:
+                wakebatch(True)
                 lock.acquire()
             now = monotonic()
-            while heap:
-                when, gen, t = heap[0]
-                if t.hgen != gen:  # dead: deleted, possibly mid-batch
-                    heappop(heap)
-                    _ndead -= 1
-                    continue
-                if when > now:
+            batch = []
+            while True:
+                while heap:
+                    when, gen, t = heap[0]
+                    if t.hgen != gen:  # dead: deleted, possibly mid-batch
+                        heappop(heap)
+                        _ndead -= 1
+                        continue
+                    if when > now:
+                        break
+                    period = t.period
+                    if period > 0 and not t.isChan:  # _firechan re-arms a ticker
+                        when += period * (1.0 + (now - when) // period)
+                        if not when > now:
+                            # A period below the float resolution of `when`
+                            # would re-arm it in the past forever.
+                            when = nextafter(now, INF)
+                        elif not when < MAXWHEN:
+                            when = MAXWHEN
+                        t.when = when
+                        gen = nextgen()
+                        t.hgen = gen
+                        heapreplace(heap, (when, gen, t))
+                    else:
+                        heappop(heap)
+                        t.hgen = 0
+                    if not mn:
+                        # One M: run f at once (nothing can come in between).
+                        if _proc._trace is not None:
+                            _proc._trace.timer(me, t)
+                        try:
+                            t.f(t.arg, t.seq)
+                        except Exception as e:  # noqa: BLE001 - reported, see docstring
+                            _timerpanic(t.f, e)
+                        continue
+                    # Go's unlockAndRun: read f, arg, seq under the lock, run
+                    # f without it.  M:N collects up to _RUNBATCH due timers
+                    # per hold of _tlock: taking it back after every f let
+                    # Ms arming timers (other goroutines' sleeps) keep
+                    # timerproc off it for seconds (threading.Lock is not
+                    # fair), and with it every timer's firing.
+                    batch.append((t.f, t.arg, t.seq, t))
+                    if len(batch) >= _RUNBATCH:
+                        break
+                if not batch:
                     break
-                period = t.period
-                if period > 0 and not t.isChan:  # _firechan re-arms a ticker
-                    when += period * (1.0 + (now - when) // period)
-                    if not when > now:
-                        # A period below the float resolution of `when`
-                        # would re-arm it in the past forever.
-                        when = nextafter(now, INF)
-                    elif not when < MAXWHEN:
-                        when = MAXWHEN
-                    t.when = when
-                    gen = nextgen()
-                    t.hgen = gen
-                    heapreplace(heap, (when, gen, t))
-                else:
-                    heappop(heap)
-                    t.hgen = 0
-                # Go's unlockAndRun: read f, arg, seq under the lock, run f without it.
-                f = t.f
-                arg = t.arg
-                seq = t.seq
-                if mn:
-                    lock.release()
-                if _proc._trace is not None:
-                    _proc._trace.timer(me, t)
-                try:
-                    f(arg, seq)
-                except Exception as e:  # noqa: BLE001 - reported, see docstring
-                    _timerpanic(f, e)
-                arg = None  # while parked, keep no channel alive (TestTimerGC)
-                if mn:
-                    lock.acquire()
+                lock.release()
+                tr = _proc._trace
+                for f, arg, seq, t in batch:
+                    if tr is not None:
+                        tr.timer(me, t)
+                    try:
+                        f(arg, seq)
+                    except Exception as e:  # noqa: BLE001 - reported, see docstring
+                        _timerpanic(f, e)
+                batch = []  # while parked, keep no channel alive (TestTimerGC)
+                f = arg = None
+                wakebatch(False)  # the woken Ms start on their Gs now
+                wakebatch(True)
+                lock.acquire()
+                # `now` stays the pass's: a 1 ns ticker re-armed past it
+                # ends the pass instead of keeping it going forever.
+            if mn:
+                wakebatch(False)  # under _tlock: it only takes sched.lock, as timer_added does
             if mn and _proc.getg().m.retiring:
                 # gomaxprocs went down and took this M's P: hand the timers
                 # to a new timerproc (its newproc uses the global queue, so
@@ -709,6 +739,7 @@ def timerproc() -> None:
             else:
                 timerproc_park(when)
     finally:
+        wakebatch(False)  # killed mid-pass: never leave this M batching
         if _tpg is me:
             _tpg = None
 

@@ -379,21 +379,23 @@ def injectglist(glist: gList) -> None:
         gp.status = _Grunnable
         mp = gp.m
         if _mn and mp is not me:
-            _pushother(gp, mp)
+            _pushother(gp, mp, me)
         else:
             runqput(mp.p, gp, False)
         gp = glist.pop()
 
 
-def _pushother(gp: G, mp: M) -> None:
+def _pushother(gp: G, mp: M, me: M | None = None) -> None:
     """gp (already runnable) is pinned to mp, another M: queue it there and
     wake mp if it sleeps.  mp checks its queues under sched.lock before it
     sleeps, and we check mp.blocked under it after queueing: no lost wake-up.
 
     Inside a wake batch (``wakebatch``) the check is left to the batch's end:
-    one lock and at most one wake-up per M for the whole batch."""
+    one lock and at most one wake-up per M for the whole batch.  ``me``:
+    this thread's M, passed by callers that have looked it up already."""
     mp.p.readyq.append(gp)
-    me = _tls.m
+    if me is None:
+        me = _tls.m
     if me is not None and me.wakeq is not None:
         me.wakeq.add(mp)
         return
@@ -420,14 +422,22 @@ def wakebatch(on: bool) -> None:
         if me.wakeq is None:
             me.wakeq = set()
         return
-    q = me.wakeq
+    wakeflush()
     me.wakeq = None
+
+
+def wakeflush() -> None:
+    """Wake the Ms that this M's open wake batch has readied Gs for, and
+    keep the batch open."""
+    me = _tls.m
+    q = me.wakeq if me is not None else None
     if q:
         s = sched
         with s.lock:
             for mp in q:
                 if mp.blocked:
                     _wakem(mp)
+        q.clear()
 
 
 def runqsteal(pp: P) -> G | None:
@@ -616,21 +626,20 @@ def execute(mp: M, gp: G) -> Any:
     gr = gp.gr
     if gr is None:
         pp = mp.p
-        if pp.grfree:
+        pooled = bool(pp.grfree)
+        if pooled:
             gr = pp.grfree.pop()
-            gp.gr = gr
-            gp.m = mp
-            gr.gort_g = gp
+        else:
+            gr = _greenlet(gbody, parent=mp.g0)
+            sched.ngreenlets += 1
+        gp.gr = gr
+        gp.m = mp
+        gr.gort_g = gp
+        if pooled:
             return gr.switch(gp)  # goexit0 waits for its next G
         # A fresh greenlet finds its G in gort_g: switch(gp) would keep the
         # tuple (gp,) alive as run's arguments for the greenlet's whole life,
         # one more object for every collection of the cyclic GC to visit.
-        gr = _greenlet(gbody, parent=mp.g0)
-        sched.ngreenlets += 1
-        gp.gr = gr
-        gp.m = mp
-        gr.gort_g = gp
-        return gr.switch()
     return gr.switch()
 
 
@@ -906,9 +915,11 @@ def goready(gp: G) -> None:
     if _trace is not None:
         _trace.ready(gp)
     mp = gp.m
-    if _mn and mp is not _tls.m:
-        _pushother(gp, mp)
-        return
+    if _mn:
+        me = _tls.m
+        if mp is not me:
+            _pushother(gp, mp, me)
+            return
     pp = mp.p
     old = pp.runnext
     pp.runnext = gp

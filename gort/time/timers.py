@@ -125,6 +125,7 @@ from gort.sched.proc import (
     timer_added,
     timerproc_park,
     wakebatch,
+    wakeflush,
     wakeNetPoller,
 )
 from gort.sched.runtime2 import G, _Gwaiting
@@ -704,8 +705,7 @@ def timerproc() -> None:
                         _timerpanic(f, e)
                 batch = []  # while parked, keep no channel alive (TestTimerGC)
                 f = arg = None
-                wakebatch(False)  # the woken Ms start on their Gs now
-                wakebatch(True)
+                wakeflush()  # the woken Ms start on their Gs now
                 lock.acquire()
                 # `now` stays the pass's: a 1 ns ticker re-armed past it
                 # ends the pass instead of keeping it going forever.

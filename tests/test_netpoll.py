@@ -288,8 +288,7 @@ def test_close_while_waiting_both_directions(sockets):
         pd.rg = pd.wg = pdNil
         gort.go(lambda: res.setdefault("r", poll_runtime_pollWait(pd, "r")))
         gort.go(lambda: res.setdefault("w", poll_runtime_pollWait(pd, "w")))
-        gort.gosched()
-        assert parked_in_io(pd.rg) and parked_in_io(pd.wg)
+        spin_until(lambda: parked_in_io(pd.rg) and parked_in_io(pd.wg))  # M:N: may run elsewhere
         assert proc.sched.netpollWaiters == 2
         poll_runtime_pollUnblock(pd)
         spin_until(lambda: len(res) == 2)
@@ -330,8 +329,7 @@ def test_deadline_in_the_past_while_waiting_and_sticky(sockets):
     def main():
         pd = poll_runtime_pollOpen(a.fileno())
         gort.go(lambda: res.append(read_some(pd, a)))
-        gort.gosched()
-        assert parked_in_io(pd.rg)
+        spin_until(lambda: parked_in_io(pd.rg))  # M:N: another M may start it
         t0 = monotonic()
         poll_runtime_pollSetDeadline(pd, monotonic() - 5, "r")
         assert pd.rd == -1
@@ -628,8 +626,7 @@ def test_teardown_leaves_open_pds_clean_and_rearms_deadlines(sockets):
     def first():
         poll_runtime_pollSetDeadline(pd, monotonic() + 0.15, "r")
         gort.go(read_some, pd, a)
-        gort.gosched()
-        assert parked_in_io(pd.rg)
+        spin_until(lambda: parked_in_io(pd.rg))  # M:N: another M may start it
         # main returns with the reader still parked: run() kills it.
 
     gort.run(first)
@@ -837,8 +834,7 @@ def test_peer_close_wakes_reader_with_eof(backend, sockets):
     def main():
         pa = poll_runtime_pollOpen(a.fileno())
         gort.go(lambda: out.append(read_some(pa, a)))
-        gort.gosched()
-        assert parked_in_io(pa.rg)
+        spin_until(lambda: parked_in_io(pa.rg))  # M:N: another M may start it
         b.shutdown(socket.SHUT_WR)  # RDHUP / HUP
         spin_until(lambda: out)
         assert out == [b""]

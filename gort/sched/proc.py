@@ -47,6 +47,7 @@ from typing import Any
 
 from greenlet import GreenletExit, getcurrent, greenlet
 
+from .goroutineleak import leakcheck_at_exit
 from .runtime2 import (
     GFREE_MAX,
     GRFREE_IDLE,
@@ -1252,6 +1253,8 @@ def run(main: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
             procresize(n)
         mp.g0.switch(None)
         result, fatal = s.result, s.fatal
+        if fatal is None:
+            leakcheck_at_exit(s.allgs)  # GORTDEBUG=leakcheck=1
     finally:
         teardown()
     if fatal is not None:

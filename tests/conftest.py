@@ -7,11 +7,17 @@ goroutines behind under gort.run cannot, since run() kills them itself.
 
 import gc
 import threading
+from importlib.metadata import entry_points
 
 import psutil
 import pytest
 
 from gort.sched import proc
+
+# gort's pytest plugin comes with the installed package (entry point
+# pytest11); a checkout run without installing loads it from here.
+PLUGIN_INSTALLED = any(ep.value == "gort.pytest_plugin" for ep in entry_points(group="pytest11"))
+pytest_plugins = ["pytester"] + ([] if PLUGIN_INSTALLED else ["gort.pytest_plugin"])
 
 
 @pytest.fixture(autouse=True)

@@ -47,19 +47,17 @@ def _reasons() -> list[str]:
     return sorted(r for r, _ in _leaks())
 
 
-@pytest.fixture(params=[1, 4], ids=["P1", "P4"])
-def procs(request):
-    return request.param
-
-
-def _run(procs: int, main):
-    gort.gomaxprocs(procs)
-    return gort.run(main)
+# Each case is the main goroutine of a gort.run at GOMAXPROCS 1 and at 4
+# (gort's pytest plugin: @pytest.mark.gort).
+on_p1_p4 = pytest.mark.parametrize(
+    "procs", [pytest.param(n, marks=pytest.mark.gort(gomaxprocs=n, timeout=60), id=f"P{n}")
+              for n in (1, 4)])
 
 
 # -- Go's three classic leaks ----------------------------------------------
 
 
+@on_p1_p4
 def test_send_after_early_return(procs):
     # The proposal's AggregateResults: the caller returns on the first error;
     # the other senders block forever on an unbuffered channel nobody holds.
@@ -73,68 +71,60 @@ def test_send_after_early_return(procs):
                 return "err"
         return "ok"
 
-    def main():
-        assert aggregate(5) == "err"
-        _parked(4)
-        leaks = _leaks()
-        assert [r for r, _ in leaks] == ["chan send"] * 4
-        assert "created by test_send_after_early_return.<locals>.aggregate" in leaks[0][1]
-        assert "test_goroutineleak.py" in leaks[0][1]
-
-    _run(procs, main)
+    assert aggregate(5) == "err"
+    _parked(4)
+    leaks = _leaks()
+    assert [r for r, _ in leaks] == ["chan send"] * 4
+    assert "created by test_send_after_early_return.<locals>.aggregate" in leaks[0][1]
+    assert "test_goroutineleak.py" in leaks[0][1]
 
 
+@on_p1_p4
 def test_receive_with_no_sender(procs):
     def start():
         ch = gort.chan()
         gort.go(ch.recv)
 
-    def main():
-        start()
-        _parked(1)
-        assert _reasons() == ["chan receive"]
-
-    _run(procs, main)
+    start()
+    _parked(1)
+    assert _reasons() == ["chan receive"]
 
 
+@on_p1_p4
 def test_range_over_channel_never_closed(procs):
     def worker(ch, out):
         for v in ch:
             out.append(v)
 
-    def main():
-        out = []
-        ch = gort.chan(4)
-        gort.go(worker, ch, out)
-        for i in range(3):
-            ch.send(i)
-        del ch  # main forgets it without closing it
-        _parked(1)
-        assert out == [0, 1, 2]
-        leaks = _leaks()
-        assert [r for r, _ in leaks] == ["chan receive"]
-        assert "worker(...)" in leaks[0][1]
-
-    _run(procs, main)
+    out = []
+    ch = gort.chan(4)
+    gort.go(worker, ch, out)
+    for i in range(3):
+        ch.send(i)
+    del ch  # main forgets it without closing it
+    _parked(1)
+    assert out == [0, 1, 2]
+    leaks = _leaks()
+    assert [r for r, _ in leaks] == ["chan receive"]
+    assert "worker(...)" in leaks[0][1]
 
 
 # -- select and sync --------------------------------------------------------
 
 
+@on_p1_p4
 def test_select_leaks_only_when_every_channel_is_gone(procs):
-    def main():
-        a, b = gort.chan(), gort.chan()
-        gort.go(gort.select, gort.recv(a), gort.recv(b))
-        _parked(1)
-        assert _leaks() == []  # main holds both
-        del a
-        assert _leaks() == []  # still b
-        del b
-        assert _reasons() == ["select"]
-
-    _run(procs, main)
+    a, b = gort.chan(), gort.chan()
+    gort.go(gort.select, gort.recv(a), gort.recv(b))
+    _parked(1)
+    assert _leaks() == []  # main holds both
+    del a
+    assert _leaks() == []  # still b
+    del b
+    assert _reasons() == ["select"]
 
 
+@on_p1_p4
 def test_sync_primitives(procs):
     def start():
         mu = gort.sync.Mutex()
@@ -155,24 +145,20 @@ def test_sync_primitives(procs):
 
         gort.go(waiter)
 
-    def main():
-        start()
-        _parked(4)
-        assert _reasons() == ["sync.Cond.Wait", "sync.Mutex.Lock",
-                              "sync.RWMutex.RLock", "sync.WaitGroup.Wait"]
-
-    _run(procs, main)
+    start()
+    _parked(4)
+    assert _reasons() == ["sync.Cond.Wait", "sync.Mutex.Lock",
+                          "sync.RWMutex.RLock", "sync.WaitGroup.Wait"]
 
 
+@on_p1_p4
 def test_nil_channel_and_empty_select_always_leak(procs):
-    def main():
-        gort.go(gort.select)  # select {} : blocked forever
-        _parked(1)
-        assert _reasons() == ["select (no cases)"]
-
-    _run(procs, main)
+    gort.go(gort.select)  # select {} : blocked forever
+    _parked(1)
+    assert _reasons() == ["select (no cases)"]
 
 
+@on_p1_p4
 def test_a_chain_of_blocked_goroutines_leaks_whole(procs):
     # g1 waits on c1; only g2's stack holds c1; g2 waits on c2 that only g1
     # holds: each keeps the other's primitive "reachable" only from a
@@ -189,130 +175,117 @@ def test_a_chain_of_blocked_goroutines_leaks_whole(procs):
         gort.go(g1, c2)
         gort.go(g2, c1)
 
-    def main():
-        start()
-        _parked(2)
-        assert _reasons() == ["chan receive", "chan receive"]
-
-    _run(procs, main)
+    start()
+    _parked(2)
+    assert _reasons() == ["chan receive", "chan receive"]
 
 
 # -- no false positives --------------------------------------------------------
 
 
+@on_p1_p4
 def test_channel_held_by_a_runnable_goroutine_is_not_a_leak(procs):
-    def main():
-        ch = gort.chan()
-        gort.go(ch.recv)
-        done = gort.chan()
+    ch = gort.chan()
+    gort.go(ch.recv)
+    done = gort.chan()
 
-        def holder(c):
-            done.recv()  # parked, but on a channel main holds: may still run
-            c.send(1)
+    def holder(c):
+        done.recv()  # parked, but on a channel main holds: may still run
+        c.send(1)
 
-        gort.go(holder, ch)
-        del ch
-        _parked(2)
-        assert _leaks() == []
-        done.send(None)
-
-    _run(procs, main)
+    gort.go(holder, ch)
+    del ch
+    _parked(2)
+    assert _leaks() == []
+    done.send(None)
 
 
+@on_p1_p4
 def test_channel_held_by_globals_timers_and_after_func_is_not_a_leak(procs):
-    def main():
-        g = gort.chan()
-        _GLOBAL.append(g)
-        gort.go(g.recv)
+    g = gort.chan()
+    _GLOBAL.append(g)
+    gort.go(g.recv)
 
-        def arm():
-            t = gort.chan()
-            gort.time.after_func(60, lambda: t.send(1))  # a pending after_func holds t
-            gort.go(t.recv)
+    def arm():
+        t = gort.chan()
+        gort.time.after_func(60, lambda: t.send(1))  # a pending after_func holds t
+        gort.go(t.recv)
 
-        arm()
+    arm()
 
-        tm = gort.time.new_timer(60)  # a timer channel: its timer can still send
-        gort.go(tm.c.recv)
-        del g, tm
-        _parked(3)
-        try:
-            assert _leaks() == []
-        finally:
-            _GLOBAL.clear()
-        assert _reasons() == ["chan receive"]  # the global's reader, now unreachable
-
-    _run(procs, main)
-
-
-def test_channel_held_by_a_goroutine_in_io_wait_is_not_a_leak(procs):
-    def main():
-        ln = gort.net.listen("tcp", "127.0.0.1:0")
-        host, port = ln.addr
-        conn = gort.net.dial("tcp", f"{host}:{port}")
-        srv = ln.accept()
-        ch = gort.chan()
-
-        def reader(c, out):
-            try:
-                c.read(1)  # IO wait: the poller may wake it
-            except OSError:  # closed at the end of the test
-                return
-            out.send(1)
-
-        gort.go(reader, srv, ch)
-        gort.go(ch.recv)
-        del ch
-        _parked(2)
-        try:
-            assert _leaks() == []
-        finally:
-            conn.close()
-            srv.close()
-            ln.close()
-
-    _run(procs, main)
-
-
-def test_sleeping_goroutine_keeps_its_channel_live(procs):
-    def main():
-        ch = gort.chan()
-
-        def sleeper(c):
-            gort.time.sleep(60)
-            c.send(1)
-
-        gort.go(sleeper, ch)
-        gort.go(ch.recv)
-        del ch
-        _parked(2)
+    tm = gort.time.new_timer(60)  # a timer channel: its timer can still send
+    gort.go(tm.c.recv)
+    del g, tm
+    _parked(3)
+    try:
         assert _leaks() == []
+    finally:
+        _GLOBAL.clear()
+    assert _reasons() == ["chan receive"]  # the global's reader, now unreachable
 
-    _run(procs, main)
+
+@on_p1_p4
+def test_channel_held_by_a_goroutine_in_io_wait_is_not_a_leak(procs):
+    ln = gort.net.listen("tcp", "127.0.0.1:0")
+    host, port = ln.addr
+    conn = gort.net.dial("tcp", f"{host}:{port}")
+    srv = ln.accept()
+    ch = gort.chan()
+
+    def reader(c, out):
+        try:
+            c.read(1)  # IO wait: the poller may wake it
+        except OSError:  # closed at the end of the test
+            return
+        out.send(1)
+
+    gort.go(reader, srv, ch)
+    gort.go(ch.recv)
+    del ch
+    _parked(2)
+    try:
+        assert _leaks() == []
+    finally:
+        conn.close()
+        srv.close()
+        ln.close()
 
 
+@on_p1_p4
+def test_sleeping_goroutine_keeps_its_channel_live(procs):
+    ch = gort.chan()
+
+    def sleeper(c):
+        gort.time.sleep(60)
+        c.send(1)
+
+    gort.go(sleeper, ch)
+    gort.go(ch.recv)
+    del ch
+    _parked(2)
+    assert _leaks() == []
+
+
+@on_p1_p4
 def test_plain_thread_holding_a_channel_is_a_root(procs):
     import threading
 
-    def main():
-        ch = gort.chan()
-        stop = threading.Event()
+    ch = gort.chan()
+    stop = threading.Event()
 
-        def thread(c):
-            stop.wait(10)
+    def thread(c):
+        stop.wait(10)
 
-        th = threading.Thread(target=thread, args=(ch,))
-        th.start()
-        gort.go(ch.recv)
-        del ch
-        _parked(1)
-        try:
-            assert _leaks() == []
-        finally:
-            stop.set()
-            th.join(10)
-
-    _run(procs, main)
+    th = threading.Thread(target=thread, args=(ch,))
+    th.start()
+    gort.go(ch.recv)
+    del ch
+    _parked(1)
+    try:
+        assert _leaks() == []
+    finally:
+        stop.set()
+        th.join(10)
 
 
 # -- the profile, GORTDEBUG, the lazy runtime ----------------------------------------

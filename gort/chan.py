@@ -86,6 +86,7 @@ from typing import Any
 
 from greenlet import getcurrent as _getcurrent
 
+from .sched import synctest as _st
 from .sched.proc import add_mn_hook, getg, gopark, goready
 from .sched.runtime2 import (
     gList,
@@ -96,7 +97,8 @@ from .sched.runtime2 import (
     waitReasonChanSendNilChan,
 )
 
-__all__ = ["Chan", "ClosedChannelError", "chan", "chanrecv", "chansend", "closechan", "waitq"]
+__all__ = ["Chan", "ClosedChannelError", "SynctestBubbleError", "chan", "chanrecv", "chansend",
+           "closechan", "waitq"]
 
 # M:N: set by the scheduler's mn hook before a second M starts, cleared when
 # the run ends.  While False no channel lock is taken (module docstring).
@@ -139,11 +141,32 @@ def _leave(c: Chan, q: waitq, sg: sudog) -> None:
     sg.elem = None
 
 
-def _chanparkcommit(gp: Any, lock: threading.Lock) -> bool:
+def _chanparkcommit(gp: Any, c: Chan) -> bool:
     """gopark's unlockf for a channel op (Go: chanparkcommit): the G is
-    marked waiting, so a waker may now find it and ready it."""
-    lock.release()
+    marked waiting, so a waker may now find it and ready it.  gopark gets
+    the channel, not its lock, so that synctest can tell whose it is."""
+    c.lock.release()
     return True
+
+
+def _curbubble() -> Any:
+    """The calling goroutine's synctest bubble (None outside one)."""
+    gp = getattr(_getcurrent(), "gort_g", None)
+    return None if gp is None else gp.bubble
+
+
+def _bubblecheck(c: Chan, op: str) -> None:
+    """A channel of a synctest bubble is used: only from inside it (Go:
+    fatal "receive on synctest channel from outside bubble")."""
+    gp = getattr(_getcurrent(), "gort_g", None)
+    if gp is None or gp.bubble is not c.bubble:
+        prep = "of" if op == "close" else "on"  # Go's wording
+        raise SynctestBubbleError(f"{op} {prep} synctest channel from outside bubble")
+
+
+class SynctestBubbleError(RuntimeError):
+    """A channel, timer or ticker of a synctest bubble was used from outside
+    it (Go makes this a fatal error)."""
 
 
 class ClosedChannelError(RuntimeError):
@@ -290,7 +313,7 @@ class Chan:
     channel").  ``Chan[int]`` works in annotations.
     """
 
-    __slots__ = ("buf", "dataqsiz", "closed", "recvq", "sendq", "lock", "timer",
+    __slots__ = ("buf", "dataqsiz", "closed", "recvq", "sendq", "lock", "timer", "bubble",
                  "__weakref__")
 
     __class_getitem__ = classmethod(types.GenericAlias)
@@ -314,6 +337,8 @@ class Chan:
         # under M:N it is made here, or by _chanlock for older channels.
         self.lock: Any = _Lock() if _mn else None
         self.timer: Any = None  # Go 1.23: set for time.Timer/Ticker channels
+        # Go: c.bubble, the synctest bubble the channel was made in.
+        self.bubble: Any = _curbubble() if _st.nbubbles else None
 
     # -- c <- v ---------------------------------------------------------
     # send/recv/recv_ok/__next__ are chansend/chanrecv with block=true, written out
@@ -331,6 +356,8 @@ class Chan:
         Raises ClosedChannelError if the channel is closed, or is closed
         while this send waits.
         """
+        if self.bubble is not None:
+            _bubblecheck(self, "send")
         if _mn:
             _chansend_mn(self, v, True)
             return
@@ -378,7 +405,7 @@ class Chan:
             x.next = mysg
             q.last = mysg
         try:
-            gopark(None, None, waitReasonChanSend, gp)
+            gopark(None, self, waitReasonChanSend, gp)  # lock: c, for synctest
         except BaseException:
             _leave(self, q, mysg)
             raise
@@ -393,6 +420,8 @@ class Chan:
         Returns None once the channel is closed and its buffer drained; use
         recv_ok() to tell that apart from a None that was sent.
         """
+        if self.bubble is not None:
+            _bubblecheck(self, "receive")
         if _mn:
             return _chanrecv_mn(self, True)[1]
         # Go: lock(&c.lock)
@@ -450,7 +479,7 @@ class Chan:
         if t is not None:
             t.blockTimerChan(self)  # Go 1.23: blockTimerChan
         try:
-            gopark(None, None, waitReasonChanReceive, gp)
+            gopark(None, self, waitReasonChanReceive, gp)  # lock: c, for synctest
         except BaseException:
             _leave(self, q, mysg)
             if t is not None:
@@ -465,6 +494,8 @@ class Chan:
     def recv_ok(self) -> tuple[Any, bool]:
         """Receive ``(value, ok)`` (Go: ``v, ok := <-c``); ok is False only
         when the channel is closed and drained (value is then None)."""
+        if self.bubble is not None:
+            _bubblecheck(self, "receive")
         if _mn:
             _, v, ok = _chanrecv_mn(self, True)
             return v, ok
@@ -520,7 +551,7 @@ class Chan:
         if t is not None:
             t.blockTimerChan(self)  # Go 1.23: blockTimerChan
         try:
-            gopark(None, None, waitReasonChanReceive, gp)
+            gopark(None, self, waitReasonChanReceive, gp)  # lock: c, for synctest
         except BaseException:
             _leave(self, q, mysg)
             if t is not None:
@@ -543,6 +574,8 @@ class Chan:
         # recv_ok written out again, raising StopIteration for ok False: a
         # range loop is the common consumer, and a second Python call per
         # item cost ~150 ns (331 against 179 ns per item, cap-128 channel).
+        if self.bubble is not None:
+            _bubblecheck(self, "receive")
         if _mn:
             _, v, ok = _chanrecv_mn(self, True)
             if not ok:
@@ -597,7 +630,7 @@ class Chan:
         if t is not None:
             t.blockTimerChan(self)  # Go 1.23: blockTimerChan
         try:
-            gopark(None, None, waitReasonChanReceive, gp)
+            gopark(None, self, waitReasonChanReceive, gp)  # lock: c, for synctest
         except BaseException:
             _leave(self, q, mysg)
             if t is not None:
@@ -717,6 +750,8 @@ def chansend(c: Chan | None, v: Any, block: bool) -> bool:
             return False
         gopark(None, None, waitReasonChanSendNilChan)
         raise AssertionError("unreachable")
+    if c.bubble is not None:
+        _bubblecheck(c, "send")
     if block:
         c.send(v)
         return True
@@ -754,6 +789,8 @@ def chanrecv(c: Chan | None, block: bool) -> tuple[bool, Any, bool]:
             return False, None, False
         gopark(None, None, waitReasonChanReceiveNilChan)
         raise AssertionError("unreachable")
+    if c.bubble is not None:
+        _bubblecheck(c, "receive")
     if block:
         v, ok = c.recv_ok()
         return True, v, ok
@@ -787,6 +824,8 @@ def closechan(c: Chan | None) -> None:
     senders raise ClosedChannelError when they run."""
     if c is None:
         raise ClosedChannelError("close of nil channel")
+    if c.bubble is not None:
+        _bubblecheck(c, "close")
     mn = _mn
     if mn:
         lock = c.lock or _chanlock(c)
@@ -886,7 +925,7 @@ def _chansend_mn(c: Chan, v: Any, block: bool) -> bool:
         x.next = mysg
         q.last = mysg
     try:
-        gopark(_chanparkcommit, lock, waitReasonChanSend, gp)
+        gopark(_chanparkcommit, c, waitReasonChanSend, gp)
     except BaseException:
         _leave(c, q, mysg)
         raise
@@ -966,7 +1005,7 @@ def _chanrecv_mn(c: Chan, block: bool) -> tuple[bool, Any, bool]:
     if t is not None:
         t.blockTimerChan(c)  # Go 1.23: blockTimerChan, under c.lock
     try:
-        gopark(_chanparkcommit, lock, waitReasonChanReceive, gp)
+        gopark(_chanparkcommit, c, waitReasonChanReceive, gp)
     except BaseException:
         _leave(c, q, mysg)
         if t is not None:

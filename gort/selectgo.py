@@ -86,9 +86,10 @@ from typing import Any
 
 from greenlet import getcurrent as _getcurrent
 
-from .chan import Chan, ClosedChannelError, _chanlock, chanrecv, chansend
+from .chan import Chan, ClosedChannelError, _bubblecheck, _chanlock, chanrecv, chansend
 from .chan import recv as _recvfrom
 from .chan import send as _sendto
+from .sched import synctest as _st
 from .sched.proc import add_mn_hook, getg, gopark
 from .sched.runtime2 import sudog, waitReasonSelect, waitReasonSelectNoCases
 
@@ -191,6 +192,11 @@ def select(*cases: tuple, default: bool = False) -> tuple[int, Any, bool]:
                 raise _badcase(cases)
     except (TypeError, LookupError):
         raise _badcase(cases) from None
+    if _st.used:  # a synctest bubble's channels are its own (Go: fatal from outside)
+        for cas in cases:
+            c = cas[1]
+            if c is not None and c.bubble is not None:
+                _bubblecheck(c, "select")
 
     if ncases <= 1:
         if ncases == 0:

@@ -68,6 +68,10 @@ from .runtime2 import (
     waitReasonSyncMutexLock,
     waitReasonSyncRWMutexLock,
     waitReasonSyncRWMutexRLock,
+    waitReasonSynctestChanReceive,
+    waitReasonSynctestChanSend,
+    waitReasonSynctestSelect,
+    waitReasonSynctestWaitGroupWait,
     waitReasonSyncWaitGroupWait,
 )
 from .sysmon import parse_gortdebug
@@ -82,6 +86,8 @@ _LEAKABLE = frozenset({
     waitReasonSelect, waitReasonSelectNoCases,
     waitReasonSemacquire, waitReasonSyncCondWait, waitReasonSyncMutexLock,
     waitReasonSyncRWMutexRLock, waitReasonSyncRWMutexLock, waitReasonSyncWaitGroupWait,
+    waitReasonSynctestChanReceive, waitReasonSynctestChanSend, waitReasonSynctestSelect,
+    waitReasonSynctestWaitGroupWait,
 })
 
 

@@ -47,6 +47,7 @@ from typing import Any
 
 from greenlet import GreenletExit, getcurrent, greenlet
 
+from . import synctest as _st
 from .goroutineleak import leakcheck_at_exit
 from .runtime2 import (
     GFREE_MAX,
@@ -830,10 +831,19 @@ def gopark(unlockf: Callable[[G, Any], bool] | None, lock: Any, reason: str,
     gp.status = _Gwaiting
     gp.waitreason = reason
     gp.waitsince = 0.0  # stamped lazily by the first dump that sees it (as Go's GC does)
+    b = gp.bubble
+    if b is not None:
+        _st.parkbegin(gp, reason, lock)  # synctest: a durable park leaves b's running count
     if unlockf is not None and not unlockf(gp, lock):
         gp.status = _Grunning
         gp.waitreason = ""
+        if b is not None:
+            _st.parkcancel(gp)
         return gp.param
+    if b is not None:
+        w = _st.parkend(gp)
+        if w is not None:
+            goready(w)  # the bubble is idle: its synctest.wait caller, or its root
     if _trace is not None:
         _trace.park(gp, reason)
     # Fast path of park_m + _nextg, inlined: hand the thread straight to the
@@ -913,6 +923,8 @@ def goready(gp: G) -> None:
     if gp.status != _Gwaiting:
         raise RuntimeError(f"gort: goready of {gp!r}: bad g status")
     gp.status = _Grunnable
+    if gp.bwait:
+        _st.readyg(gp)  # synctest: back in its bubble's running count
     if _trace is not None:
         _trace.ready(gp)
     mp = gp.m
@@ -1044,6 +1056,10 @@ def newproc(fn: Callable[..., Any], args: tuple = (), kwargs: dict | None = None
     gp.ctx = _copy_context()
     gp.status = _Grunnable
     gp.parentgoid = curg.goid
+    # A goroutine started in a synctest bubble is in it (a system one never).
+    b = gp.bubble = None if system else curg.bubble
+    if b is not None:
+        _st.newg(b)
     f = _getframe(2)
     gp.gopc = f.f_code
     gp.gopcline = f.f_lineno
@@ -1133,6 +1149,10 @@ def goexit0(gp: G, gr: Any) -> G | None:
     pp = mp.p
     if _trace is not None:
         _trace.exit(mp, gp)
+    if gp.bubble is not None:
+        w = _st.exitg(gp)
+        if w is not None:
+            goready(w)
     _gdestroy(gp)
     gp.fn = gp.ctx = gp.kwargs = gp.gr = gp.m = gp.param = gp.exc = gp.gopc = None
     gp.args = ()

@@ -46,6 +46,14 @@ waitReasonSyncRWMutexLock = "sync.RWMutex.Lock"
 waitReasonSyncWaitGroupWait = "sync.WaitGroup.Wait"
 waitReasonTimerGoroutineIdle = "timer goroutine (idle)"
 waitReasonSyscall = "syscall"  # gort: parked while gort.blocking runs on a pool thread
+# testing/synctest (Go 1.24+): a bubble goroutine blocked on something of its
+# own bubble gets the "(synctest)" reason, which marks it durably blocked.
+waitReasonSynctestRun = "synctest.Run"
+waitReasonSynctestWait = "synctest.Wait"
+waitReasonSynctestChanReceive = "chan receive (synctest)"
+waitReasonSynctestChanSend = "chan send (synctest)"
+waitReasonSynctestSelect = "select (synctest)"
+waitReasonSynctestWaitGroupWait = "sync.WaitGroup.Wait (synctest)"
 
 # Go's local run queue is a 256-slot ring (p.runq [256]guintptr).
 RUNQ_SIZE = 256
@@ -74,7 +82,8 @@ class G:
     __slots__ = (
         "goid", "status", "schedlink", "waitreason", "waitsince", "param",
         "gr", "m", "fn", "args", "kwargs", "ctx", "selectdone", "waiting",
-        "timer", "system", "ismain", "parentgoid", "gopc", "gopcline", "exc", "__weakref__",
+        "timer", "system", "ismain", "parentgoid", "gopc", "gopcline", "exc", "bubble", "bwait",
+        "__weakref__",
     )
 
     def __init__(self) -> None:
@@ -101,6 +110,8 @@ class G:
         self.gopc: Any = None
         self.gopcline = 0
         self.exc: BaseException | None = None  # exception to raise when resumed
+        self.bubble: Any = None  # the synctest bubble it belongs to (Go: g.bubble)
+        self.bwait = False  # parked durably blocked in its bubble (gort/sched/synctest.py)
 
     def __repr__(self) -> str:
         return f"<G {self.goid} {gstatusname.get(self.status, self.status)} {self.waitreason!r}>"

@@ -39,8 +39,11 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from ..sched.proc import _Goexit, add_mn_hook, newproc
-from ..sched.runtime2 import waitReasonSyncWaitGroupWait
+from greenlet import getcurrent
+
+from ..sched import synctest as _st
+from ..sched.proc import _Goexit, add_mn_hook, getg, newproc
+from ..sched.runtime2 import waitReasonSynctestWaitGroupWait, waitReasonSyncWaitGroupWait
 from ..sched.sema import Sema, semacquire, semrelease
 from .mutex import SyncError
 
@@ -69,7 +72,7 @@ def _mkmu(wg: WaitGroup) -> threading.Lock:
 class WaitGroup:
     """Wait for a group of goroutines to finish (Go: sync.WaitGroup)."""
 
-    __slots__ = ("v", "w", "sema", "mu", "__weakref__")
+    __slots__ = ("v", "w", "sema", "mu", "bubble", "__weakref__")
 
     def __init__(self) -> None:
         self.v = 0  # the counter (Go: state >> 32)
@@ -77,6 +80,7 @@ class WaitGroup:
         self.sema = Sema(0)
         # Makes (v, w) one atomic word, M:N only (made now under M:N).
         self.mu: threading.Lock | None = threading.Lock() if _mn else None
+        self.bubble: Any = None  # the synctest bubble of its add calls (Go: wg's bubble)
 
     def __repr__(self) -> str:
         return f"<gort.sync.WaitGroup counter={self.v} waiters={self.w}>"
@@ -90,6 +94,8 @@ class WaitGroup:
         if delta.__class__ is not int:
             if not isinstance(delta, int) or isinstance(delta, bool):
                 raise TypeError(f"WaitGroup.add: delta must be an int, not {type(delta).__name__}")
+        if _st.nbubbles:
+            self._addbubble(delta)
         if _mn:
             with self.mu or _mkmu(self):
                 w = self._add(delta)
@@ -117,6 +123,18 @@ class WaitGroup:
         self.w = 0
         return w
 
+    def _addbubble(self, delta: int) -> None:
+        """synctest: a group counted up from zero inside a bubble belongs to
+        it, and a wait on it there is durable (Go 1.25's rule: Add inside
+        the bubble).  Inside and outside at once is Go's fatal error."""
+        gp = getattr(getcurrent(), "gort_g", None)
+        b = None if gp is None else gp.bubble
+        if self.v == 0:
+            if delta > 0:
+                self.bubble = b
+        elif b is not self.bubble:
+            raise SyncError("sync: WaitGroup.Add called from inside and outside synctest bubble")
+
     def done(self) -> None:
         """Decrement the counter by one (Go: Done)."""
         if not _mn:
@@ -138,7 +156,11 @@ class WaitGroup:
             if self.v == 0:
                 return
             self.w += 1
-        semacquire(self.sema, False, waitReasonSyncWaitGroupWait)
+        b = self.bubble
+        if b is not None and b is getg().bubble:
+            semacquire(self.sema, False, waitReasonSynctestWaitGroupWait)  # durable
+        else:
+            semacquire(self.sema, False, waitReasonSyncWaitGroupWait)
         if _mn:  # read after the park: the run may have gone M:N meanwhile
             with self.mu or _mkmu(self):  # Go: one Load of the word
                 reused = self.v != 0 or self.w != 0

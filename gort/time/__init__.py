@@ -67,11 +67,24 @@ from datetime import timedelta
 from time import monotonic
 from typing import Any
 
-from gort.chan import Chan
+from greenlet import getcurrent
+
+from gort.chan import Chan, SynctestBubbleError
+from gort.sched import synctest as _st
 from gort.sched.proc import add_mn_hook, getg, gopark, goready, newproc
 from gort.sched.runtime2 import G, _Gwaiting, waitReasonSleep
 
-from .timers import MAXWHEN, _firechan, addtimer, chantimer, deltimer, modtimer, timer
+from .timers import (
+    MAXWHEN,
+    _firechan,
+    addtimer,
+    bchantimer,
+    btimer,
+    chantimer,
+    deltimer,
+    modtimer,
+    timer,
+)
 
 __all__ = [
     "Nanosecond", "Microsecond", "Millisecond", "Second", "Minute", "Hour",
@@ -86,8 +99,33 @@ Second = 1.0
 Minute = 60.0
 Hour = 3600.0
 
-# The clock of every time and deadline in gort (Go: time.Now, monotonic part).
-now = monotonic
+
+
+def _bubble() -> Any:
+    """The synctest bubble of the calling goroutine (None outside any);
+    one module read when no bubble exists."""
+    if not _st.nbubbles:
+        return None
+    gp = getattr(getcurrent(), "gort_g", None)
+    return None if gp is None else gp.bubble
+
+
+def _bubblecheck(r: timer, op: str) -> None:
+    """A timer of a synctest bubble is only used from inside it (Go: fatal
+    "stop of synctest timer from outside bubble")."""
+    if _bubble() is not r.bubble:
+        raise SynctestBubbleError(f"{op} of synctest timer from outside bubble")
+
+
+def now() -> float:
+    """The clock of every time and deadline in gort: ``time.monotonic()``
+    (Go: time.Now, its monotonic part); inside a synctest bubble, the
+    bubble's fake clock."""
+    if _st.nbubbles:
+        b = _bubble()
+        if b is not None:
+            return b.now
+    return monotonic()
 
 _mn = False  # M:N: set by the scheduler's mn hook (see timers.py)
 _clock = threading.Lock()  # M:N: makes Timer.c on its first read
@@ -103,7 +141,7 @@ add_mn_hook(_mnhook)
 
 def since(t: float) -> float:
     """Seconds elapsed since ``t``, a time from ``now()`` (Go: time.Since)."""
-    return monotonic() - t
+    return now() - t
 
 
 def _dur(d: Any, what: str) -> float:
@@ -120,19 +158,21 @@ def _dur(d: Any, what: str) -> float:
     return d
 
 
-def _when(d: Any, what: str) -> float:
-    """The absolute time d seconds from now, clamped (Go: runtime's when(d))."""
+def _when(d: Any, what: str, b: Any = None) -> float:
+    """The absolute time d seconds from now, clamped (Go: runtime's when(d)),
+    on bubble b's clock if b is given."""
     tp = type(d)
     if tp is not float and tp is not int:
         d = _dur(d, what)
+    t = monotonic() if b is None else b.now
     if d > 0:
         if d >= MAXWHEN:  # also keeps a huge int from overflowing the float add
             return MAXWHEN
-        w = monotonic() + d
+        w = t + d
         return w if w < MAXWHEN else MAXWHEN
     if d != d:
         raise ValueError(f"gort.time.{what}: duration is NaN")
-    return monotonic()
+    return t
 
 
 # --------------------------------------------------------------------------
@@ -163,9 +203,14 @@ def sleep(d: float) -> None:
         return
     gp = getg()
     t = gp.timer
-    if t is None:
-        t = gp.timer = timer(0.0, 0.0, _goroutineReady, gp, 0)
-    w = monotonic() + d if d < MAXWHEN else MAXWHEN  # a huge int must not overflow
+    b = gp.bubble
+    if t is None or t.bubble is not b:
+        if b is None:
+            t = gp.timer = timer(0.0, 0.0, _goroutineReady, gp, 0)
+        else:  # on the bubble's clock and heap
+            t = gp.timer = btimer(0.0, 0.0, _goroutineReady, gp, 0)
+            t.bubble = b
+    w = (monotonic() if b is None else b.now) + d if d < MAXWHEN else MAXWHEN
     t.when = w if w < MAXWHEN else MAXWHEN
     try:
         gopark(_resetForSleep, t, waitReasonSleep)
@@ -180,9 +225,13 @@ def sleep(d: float) -> None:
 # Channel timers (the runtime side is gort/time/timers.py: chantimer)
 
 
-def _newchantimer(when: float, period: float) -> tuple[Chan, chantimer]:
+def _newchantimer(when: float, period: float, b: Any = None) -> tuple[Chan, chantimer]:
     c = Chan(1)  # Go's make(chan Time, 1); gort never fills the slot (timers.py)
-    r = chantimer(when, period)
+    if b is None:
+        r = chantimer(when, period)
+    else:
+        r = bchantimer(when, period)
+        r.bubble = c.bubble = b
     c.timer = r
     return c, r
 
@@ -228,10 +277,12 @@ class Timer:
                         if c is None:
                             c = Chan(1)
                             c.timer = r
+                            c.bubble = r.bubble
                             self._c = c
                     return c
                 c = Chan(1)
                 c.timer = r  # before it is published
+                c.bubble = r.bubble  # the timer's bubble, whoever reads c first
                 self._c = c
         return c
 
@@ -242,6 +293,8 @@ class Timer:
         r = self._r
         if r is None:
             raise RuntimeError("time: Stop called on uninitialized Timer")
+        if r.bubble is not None:
+            _bubblecheck(r, "stop")
         if not r.isChan:
             return deltimer(r)
         if _mn:
@@ -264,7 +317,9 @@ class Timer:
         r = self._r
         if r is None:
             raise RuntimeError("time: Reset called on uninitialized Timer")
-        when = _when(d, "Timer.reset")
+        if r.bubble is not None:
+            _bubblecheck(r, "reset")
+        when = _when(d, "Timer.reset", r.bubble)
         if not r.isChan:
             return modtimer(r, when, 0.0, r.f, r.arg, r.seq)
         return r.modify(when, 0.0)
@@ -294,6 +349,8 @@ class Ticker:
         (Go: Ticker.Stop; like Go, stopping a zero Ticker does nothing)."""
         r = self._r
         if r is not None:
+            if r.bubble is not None:
+                _bubblecheck(r, "stop")
             r.stop()
 
     def reset(self, d: float) -> None:
@@ -303,7 +360,9 @@ class Ticker:
         r = self._r
         if r is None:
             raise RuntimeError("time: Reset called on uninitialized Ticker")
-        r.modify(_when(period, "Ticker.reset"), period)
+        if r.bubble is not None:
+            _bubblecheck(r, "reset")
+        r.modify(_when(period, "Ticker.reset", r.bubble), period)
 
     def __repr__(self) -> str:
         r = self._r
@@ -332,6 +391,14 @@ def new_timer(d: float) -> Timer:
     waits on ``c`` (Go 1.23)."""
     # _when(d) and chantimer(...) written out for the common case, as in
     # after_func: this is the channel-timer churn path.
+    if _st.nbubbles:
+        b = _bubble()
+        if b is not None:
+            c, r = _newchantimer(_when(d, "new_timer", b), 0.0, b)
+            tm = _new(Timer)
+            tm._c = c
+            tm._r = r
+            return tm
     tp = d.__class__
     if (tp is float or tp is int) and 0 < d < MAXWHEN:
         when = monotonic() + d
@@ -360,7 +427,8 @@ def after(d: float) -> Chan:
     are garbage-collected even before they fire: the timer is in the heap
     only while a goroutine waits on the channel.
     """
-    return _newchantimer(_when(d, "after"), 0.0)[0]
+    b = _bubble()
+    return _newchantimer(_when(d, "after", b), 0.0, b)[0]
 
 
 def after_func(d: float, f: Callable[[], Any]) -> Timer:
@@ -373,6 +441,16 @@ def after_func(d: float, f: Callable[[], Any]) -> Timer:
     # _when(d) and timer(...) written out for the common case (a float or
     # int duration in range): after_func+stop is the callback-timer churn
     # path, and each Python call it saves is ~8% of it.
+    if _st.nbubbles:
+        b = _bubble()
+        if b is not None:
+            r = btimer(_when(d, "after_func", b), 0.0, _goFunc, f, 0)
+            r.bubble = b
+            addtimer(r)
+            tm = _new(Timer)
+            tm._c = None
+            tm._r = r
+            return tm
     tp = d.__class__
     if (tp is float or tp is int) and 0 < d < MAXWHEN:
         when = monotonic() + d
@@ -401,7 +479,8 @@ def new_ticker(d: float) -> Ticker:
     """
     period = _period(d, "new_ticker")
     tk = _new(Ticker)
-    tk.c, tk._r = _newchantimer(_when(period, "new_ticker"), period)
+    b = _bubble()
+    tk.c, tk._r = _newchantimer(_when(period, "new_ticker", b), period, b)
     return tk
 
 

@@ -116,10 +116,12 @@ from typing import Any
 from gort.chan import _chanlock
 from gort.chan import send as _chansend
 from gort.sched import proc as _proc
+from gort.sched import synctest as _st
 from gort.sched.proc import (
     _panic,
     add_mn_hook,
     add_teardown_hook,
+    goready,
     newproc,
     sched,
     timer_added,
@@ -130,8 +132,8 @@ from gort.sched.proc import (
 )
 from gort.sched.runtime2 import G, _Gwaiting
 
-__all__ = ["timer", "chantimer", "addtimer", "deltimer", "modtimer", "numtimers", "timerslen",
-           "MAXWHEN"]
+__all__ = ["timer", "chantimer", "btimer", "bchantimer", "addtimer", "deltimer", "modtimer",
+           "numtimers", "timerslen", "bubbleadvance", "MAXWHEN"]
 
 INF = float("inf")
 # Go clamps when to 1<<63-1 ns (about 292 years): a huge duration never
@@ -159,6 +161,7 @@ class timer:
     __slots__ = ("when", "period", "f", "arg", "seq", "hgen")
 
     isChan = False  # Go: t.isChan (a class attribute: fixed per kind of timer)
+    bubble: Any = None  # Go: the timer's synctest bubble; btimer/bchantimer have one
 
     def __init__(self, when: float = 0.0, period: float = 0.0,
                  f: Callable[[Any, int], Any] | None = None, arg: Any = None,
@@ -222,6 +225,9 @@ def addtimer(t: timer, _heap: list = _heap, _push: Any = heappush,
         with _tlock:
             _addtimerlocked(t)
         return
+    if t.bubble is not None:
+        _baddtimer(t)
+        return
     if t.hgen:
         raise RuntimeError(f"gort: addtimer of a timer that is already pending: {t!r}")
     when = t.when
@@ -247,6 +253,9 @@ def addtimer(t: timer, _heap: list = _heap, _push: Any = heappush,
 
 def _addtimerlocked(t: timer) -> None:
     """addtimer with _tlock held (M:N; one M may call it too)."""
+    if t.bubble is not None:
+        _baddtimer(t)
+        return
     if t.hgen:
         raise RuntimeError(f"gort: addtimer of a timer that is already pending: {t!r}")
     when = t.when
@@ -276,6 +285,8 @@ def deltimer(t: timer, _heap: list = _heap, _pop: Any = heappop) -> bool:
             return _deltimerlocked(t)
     if not t.hgen:
         return False
+    if t.bubble is not None:
+        return _bdeltimer(t)
     t.hgen = 0
     if _heap[0][2] is not t:
         _ndead += 1
@@ -303,6 +314,8 @@ def _deltimerlocked(t: timer) -> bool:
     global _ndead
     if not t.hgen:
         return False
+    if t.bubble is not None:
+        return _bdeltimer(t)
     t.hgen = 0
     if _heap[0][2] is not t:
         _ndead += 1
@@ -456,7 +469,8 @@ class chantimer(timer):
         when = self.when  # _runchan, inlined for one M
         if not when or self.hgen:
             return None
-        now = monotonic()
+        b = self.bubble
+        now = monotonic() if b is None else b.now
         if when > now:
             return None
         _chanadvance(self, when, now)
@@ -466,7 +480,8 @@ class chantimer(timer):
         when = self.when
         if not when or self.hgen:  # stopped, or the heap is in charge
             return None
-        now = monotonic()
+        b = self.bubble
+        now = monotonic() if b is None else b.now
         if when > now:
             return None
         _chanadvance(self, when, now)
@@ -554,15 +569,18 @@ def _chanadvance(t: chantimer, when: float, now: float) -> None:
     a ticker moves to its next tick after now, keeping its phase and
     skipping the ticks nobody took (Go: unlockAndRun's next)."""
     period = t.period
-    if period > 0:
-        when += period * (1.0 + (now - when) // period)
-        if not when > now:
-            when = nextafter(now, INF)  # a period below float resolution
-        elif not when < MAXWHEN:
-            when = MAXWHEN
-        t.when = when
-    else:
-        t.when = 0.0
+    t.when = _nextwhen(when, period, now) if period > 0 else 0.0
+
+
+def _nextwhen(when: float, period: float, now: float) -> float:
+    """A periodic timer due at ``when`` runs at ``now``: its next when,
+    skipping the periods it missed (Go: when += period*(1 + -delta/period)).
+    A period below the float resolution of ``when`` would re-arm it in the
+    past forever: then the next when is the next float after now."""
+    when += period * (1.0 + (now - when) // period)
+    if not when > now:
+        return nextafter(now, INF)
+    return when if when < MAXWHEN else MAXWHEN
 
 
 def _firechan(c: Any, seq: int) -> None:
@@ -588,7 +606,8 @@ def _firechan(c: Any, seq: int) -> None:
                 when = t.when
                 if not when:
                     return
-                now = monotonic()
+                b = t.bubble
+                now = monotonic() if b is None else b.now
                 if when > now:  # run by a receive meanwhile: its next tick
                     if t.blocked and not t.hgen:
                         _addtimerlocked(t)
@@ -609,10 +628,110 @@ def _firechan(c: Any, seq: int) -> None:
     sg = c.recvq.dequeue()
     if sg is None:
         return
-    _chanadvance(t, when, monotonic())
+    b = t.bubble
+    _chanadvance(t, when, monotonic() if b is None else b.now)
     _chansend(c, sg, when)
     if t.when and c.recvq.first is not None:
         addtimer(t)  # a ticker, and others still wait for its next tick
+
+
+# --------------------------------------------------------------------------
+# synctest bubbles (Go: a bubble's own timers heap, synctestRun's advance)
+
+
+class btimer(timer):
+    """A timer created in a synctest bubble: on the bubble's heap and clock."""
+
+    __slots__ = ("bubble",)
+
+
+class bchantimer(chantimer):
+    """A channel timer created in a synctest bubble."""
+
+    __slots__ = ("bubble",)
+
+
+def _baddtimer(t: timer) -> None:
+    """addtimer for a bubble's timer: its heap, its fake clock (M:N: under
+    _tlock, like the global heap).  No timerproc: the bubble's root runs
+    these when the bubble is idle (bubbleadvance)."""
+    if t.hgen:
+        raise RuntimeError(f"gort: addtimer of a timer that is already pending: {t!r}")
+    when = t.when
+    try:
+        if not when < MAXWHEN:
+            when = t.when = _checkwhen(when)
+    except TypeError:
+        _checkwhen(when)
+    gen = _nextgen()
+    b = t.bubble
+    heappush(b.heap, (when, gen, t))
+    t.hgen = gen
+    if when <= b.now:  # due already: runs now, not when the bubble blocks
+        root = _st.timerdue(b)
+        if root is not None:
+            goready(root)
+
+
+def _bdeltimer(t: timer) -> bool:
+    """deltimer for a bubble's timer (t.hgen is set): the entry dies where
+    it is, and bubbleadvance drops it."""
+    t.hgen = 0
+    b = t.bubble
+    b.ndead += 1
+    heap = b.heap
+    if b.ndead > _COMPACT_MIN and b.ndead > len(heap) >> 1:
+        live = [e for e in heap if e[2].hgen == e[1]]
+        heap[:] = live
+        heapify(heap)
+        b.ndead = 0
+    return True
+
+
+def bubbleadvance(b: Any, jump: bool) -> int:
+    """Run bubble b's due timers; with ``jump`` (every goroutine of b is
+    durably blocked) first move b's clock to its earliest timer (Go:
+    synctestRun's ``bubble.now = next``, then the timers' check).  Returns
+    how many ran: 0 with ``jump`` means no timer is left, and nothing can
+    ever wake the bubble.
+
+    Runs on b's root goroutine, which stands in for timerproc: callbacks
+    start goroutines (after_func) in the bubble, because newproc takes the
+    creator's bubble and the caller lends the root b while they run.
+    """
+    mn = _mn
+    if mn:
+        _tlock.acquire()
+    try:
+        b.due = False  # read under b.lock by rootcommit; a stale True only costs a pass
+        heap = b.heap
+        batch = []
+        while heap:
+            when, gen, t = heap[0]
+            if t.hgen != gen:  # dead
+                heappop(heap)
+                b.ndead -= 1
+                continue
+            if when > b.now:
+                if batch or not jump:
+                    break
+                b.now = when  # the jump: time passes only here
+            period = t.period
+            if period > 0 and not t.isChan:
+                t.when = when = _nextwhen(when, period, b.now)
+                gen = _nextgen()
+                t.hgen = gen
+                heapreplace(heap, (when, gen, t))
+            else:
+                heappop(heap)
+                t.hgen = 0
+            batch.append((t.f, t.arg, t.seq))
+    finally:
+        if mn:
+            _tlock.release()
+    for f, arg, seq in batch:
+        f(arg, seq)
+    return len(batch)
 
 
 # --------------------------------------------------------------------------
@@ -660,14 +779,7 @@ def timerproc() -> None:
                         break
                     period = t.period
                     if period > 0 and not t.isChan:  # _firechan re-arms a ticker
-                        when += period * (1.0 + (now - when) // period)
-                        if not when > now:
-                            # A period below the float resolution of `when`
-                            # would re-arm it in the past forever.
-                            when = nextafter(now, INF)
-                        elif not when < MAXWHEN:
-                            when = MAXWHEN
-                        t.when = when
+                        t.when = when = _nextwhen(when, period, now)
                         gen = nextgen()
                         t.hgen = gen
                         heapreplace(heap, (when, gen, t))

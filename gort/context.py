@@ -35,8 +35,8 @@ Choices, and where gort differs
   context on the timerproc goroutine (cancel only closes channels and readies
   goroutines, so it cannot block).  Go uses ``time.AfterFunc``, i.e. a new
   goroutine per expiry; gort saves the goroutine.
-* Deadlines are absolute times on ``gort.time.now()`` (``time.monotonic()``),
-  the clock of every deadline in gort.
+* Deadlines are absolute times on ``gort.time.now()`` (``time.monotonic()``,
+  or a synctest bubble's fake clock), the clock of every deadline in gort.
 * Locking.  Go's ``cancelCtx.mu`` guards ``done``, ``children``, ``err``
   (and a timerCtx's ``timer``).  gort takes it (``_mu``, a threading.Lock)
   only in M:N mode (``_mn``, set through proc's add_mn_hook before a second
@@ -65,13 +65,13 @@ from __future__ import annotations
 import numbers
 import threading
 from collections.abc import Callable
-from time import monotonic
 from typing import Any
 
 from gort.chan import Chan, closechan
 from gort.sched.proc import add_mn_hook, newproc
 from gort.selectgo import recv, select
-from gort.time import _dur
+from gort.time import _dur, _newtimer
+from gort.time import now as _now
 from gort.time.timers import MAXWHEN, addtimer, deltimer, timer
 
 __all__ = [
@@ -304,7 +304,7 @@ class _timerCtx(_cancelCtx):
         return True
 
     def __repr__(self) -> str:
-        left = self._deadline - monotonic()
+        left = self._deadline - _now()
         return f"{self._parent!r}.WithDeadline({self._deadline:.6f} [{left:.6f}s])"
 
 
@@ -480,13 +480,13 @@ def with_deadline(parent: Context, d: float) -> tuple[Context, CancelFunc]:
     c = _timerCtx(parent, d)
     _propagateCancel(parent, c)
     cancel = _cancelfunc(c)
-    if d - monotonic() <= 0:
+    if d - _now() <= 0:
         c._cancel(True, DeadlineExceeded)  # deadline already passed
         return c, cancel
     if _mn:
         _armTimerCtx(c, d)
     elif c._err is None:
-        t = c._timer = timer(d, 0.0, _fireTimerCtx, c, 0)
+        t = c._timer = _newtimer(d, _fireTimerCtx, c)
         addtimer(t)
     return c, cancel
 
@@ -497,7 +497,7 @@ def _armTimerCtx(c: _timerCtx, d: float) -> None:
     between -- it then takes the timer and deletes it before it is added.
     Look again after adding, and delete it ourselves if so (a second
     deltimer is a no-op)."""
-    t = timer(d, 0.0, _fireTimerCtx, c, 0)
+    t = _newtimer(d, _fireTimerCtx, c)
     mu = c._mu or _mkmu(c)
     with mu:
         if c._err is not None:
@@ -517,7 +517,7 @@ def with_timeout(parent: Context, timeout: float) -> tuple[Context, CancelFunc]:
         timeout = _dur(timeout, "with_timeout")
     elif timeout != timeout:
         raise ValueError("gort.context.with_timeout: timeout is NaN")
-    return with_deadline(parent, monotonic() + timeout if timeout < MAXWHEN else MAXWHEN)
+    return with_deadline(parent, _now() + timeout if timeout < MAXWHEN else MAXWHEN)
 
 
 def with_value(parent: Context, key: Any, val: Any) -> Context:

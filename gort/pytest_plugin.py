@@ -13,7 +13,11 @@ Installed with gort (entry point ``pytest11``), so nothing needs importing::
     def test_lazy(gort_leakcheck):            # lazily started runtime, checked at the end
         gort.go(...)
 
-Options of ``@pytest.mark.gort``:
+    @pytest.mark.synctest                     # the same, inside a synctest bubble
+    def test_retry_backoff():
+        gort.time.sleep(3600)                 # fake clock: instant
+
+Options of ``@pytest.mark.gort`` (and ``@pytest.mark.synctest``):
 
 * ``gomaxprocs=n``: run with n Ps (default: GORTMAXPROCS, else gort's default).
 * ``timeout=s``: fail the test when it has not finished after s seconds,
@@ -27,9 +31,12 @@ Options of ``@pytest.mark.gort``:
   gort.debug.leaked_goroutines() finds it unreachable (Uber's goleak does the
   first half; Go 1.27's goroutineleak profile the second).
 
+``@pytest.mark.synctest`` runs the test function through
+``gort.synctest.test`` on gort.run's main goroutine: its goroutines, timers
+and channels are in a bubble with a fake clock; ``timeout=`` stays real time.
+
 Go's counterparts: ``testing`` runs each test in its own goroutine; goleak's
-``VerifyNone``; the goroutineleak profile.  ``@pytest.mark.synctest`` (a
-bubble with a fake clock, Go's testing/synctest) is not built yet.
+``VerifyNone``; the goroutineleak profile; ``synctest.Test(t, f)``.
 """
 
 from __future__ import annotations
@@ -61,22 +68,26 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "gort(gomaxprocs=None, timeout=None, leakcheck=False): run the test as the main "
         "goroutine of gort.run")
+    config.addinivalue_line(
+        "markers",
+        "synctest(gomaxprocs=None, timeout=None, leakcheck=False): run the test in a "
+        "gort.synctest bubble (fake clock) on gort.run's main goroutine")
 
 
 def _options(marker: pytest.Mark, config: pytest.Config) -> dict[str, Any]:
+    name = f"@pytest.mark.{marker.name}"
     if marker.args:
-        raise TypeError("@pytest.mark.gort takes keyword options only "
-                        "(gomaxprocs=, timeout=, leakcheck=)")
+        raise TypeError(f"{name} takes keyword options only (gomaxprocs=, timeout=, leakcheck=)")
     opts = dict(marker.kwargs)
     unknown = set(opts) - {"gomaxprocs", "timeout", "leakcheck"}
     if unknown:
-        raise TypeError(f"@pytest.mark.gort: unknown option(s) {sorted(unknown)}")
+        raise TypeError(f"{name}: unknown option(s) {sorted(unknown)}")
     n = opts.get("gomaxprocs")
     if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 1):
-        raise ValueError(f"@pytest.mark.gort: gomaxprocs must be an int >= 1, not {n!r}")
+        raise ValueError(f"{name}: gomaxprocs must be an int >= 1, not {n!r}")
     t = opts.get("timeout")
     if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or not t > 0):
-        raise ValueError(f"@pytest.mark.gort: timeout must be a number of seconds > 0, not {t!r}")
+        raise ValueError(f"{name}: timeout must be a number of seconds > 0, not {t!r}")
     if config.getoption("--gort-leakcheck", default=False):
         opts.setdefault("leakcheck", True)
     return opts
@@ -116,9 +127,12 @@ def check_goroutines(wait: float = LEAK_WAIT) -> None:
 
 
 def run_test(fn: Callable[..., Any], kwargs: dict[str, Any], *, gomaxprocs: int | None = None,
-             timeout: float | None = None, leakcheck: bool = False) -> Any:
-    """Run fn(**kwargs) as gort.run's main goroutine with the marker's options."""
+             timeout: float | None = None, leakcheck: bool = False,
+             bubble: bool = False) -> Any:
+    """Run fn(**kwargs) as gort.run's main goroutine with the marker's
+    options (``bubble``: inside gort.synctest.test)."""
     import gort
+    import gort.synctest
     import gort.time
     from gort.sched.traceback import goroutine_dump
 
@@ -128,7 +142,10 @@ def run_test(fn: Callable[..., Any], kwargs: dict[str, Any], *, gomaxprocs: int 
     def main() -> Any:
         t = gort.time.after_func(timeout, expire) if timeout else None
         try:
-            result = fn(**kwargs)
+            if bubble:
+                result = gort.synctest.test(fn, **kwargs)
+            else:
+                result = fn(**kwargs)
         finally:
             if t is not None:
                 t.stop()
@@ -143,10 +160,14 @@ def run_test(fn: Callable[..., Any], kwargs: dict[str, Any], *, gomaxprocs: int 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
-    marker = pyfuncitem.get_closest_marker("gort")
+    marker = pyfuncitem.get_closest_marker("synctest")
+    bubble = marker is not None
     if marker is None:
-        return None
+        marker = pyfuncitem.get_closest_marker("gort")
+        if marker is None:
+            return None
     opts = _options(marker, pyfuncitem.config)
+    opts["bubble"] = bubble
     names = pyfuncitem._fixtureinfo.argnames
     kwargs = {name: pyfuncitem.funcargs[name] for name in names}
     run_test(pyfuncitem.obj, kwargs, **opts)

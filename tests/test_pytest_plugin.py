@@ -12,6 +12,7 @@ import pytest
 from conftest import PLUGIN_INSTALLED
 
 import gort
+import gort.time
 from gort.sched import proc
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -189,3 +190,47 @@ def test_bad_marker_options_are_errors(pytester):
     assert "unknown option(s) ['procs']" in out
     assert "takes keyword options only" in out
 
+
+
+@pytest.mark.synctest
+def test_synctest_marker_runs_the_test_in_a_bubble():
+    from gort.sched.synctest import EPOCH
+
+    assert proc.getg().bubble is not None
+    assert gort.time.now() == EPOCH
+    gort.time.sleep(3600)
+    assert gort.time.now() == EPOCH + 3600
+
+
+def test_synctest_marker_reports_a_bubble_deadlock(pytester):
+    r = _run(pytester, """
+        import pytest, gort, gort.time
+
+        @pytest.mark.synctest(gomaxprocs=2)
+        def test_ok():
+            gort.time.sleep(86400)
+
+        @pytest.mark.synctest
+        def test_stuck():
+            gort.chan().recv()
+    """)
+    r.assert_outcomes(passed=1, failed=1)
+    assert "deadlock: all goroutines in bubble are blocked" in r.stdout.str()
+
+
+def test_sample_sleepy_suite_runs_hours_of_fake_time_at_once():
+    # samples/test_sleepy.py sleeps through more than a day of fake time.
+    import subprocess
+    import sys
+    import time
+
+    extra = [] if PLUGIN_INSTALLED else ["-p", "gort.pytest_plugin"]
+    path = os.pathsep.join(p for p in (_ROOT, os.environ.get("PYTHONPATH", "")) if p)
+    t = time.monotonic()
+    r = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *extra,
+                        os.path.join(_ROOT, "samples", "test_sleepy.py")],
+                       capture_output=True, text=True, timeout=120, cwd=_ROOT,
+                       env=dict(os.environ, PYTHONPATH=path))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "3 passed" in r.stdout
+    assert time.monotonic() - t < 30  # real seconds, for process start-up on a loaded machine

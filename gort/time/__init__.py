@@ -236,6 +236,17 @@ def _newchantimer(when: float, period: float, b: Any = None) -> tuple[Chan, chan
     return c, r
 
 
+def _newtimer(when: float, f: Callable[[Any, int], Any], arg: Any) -> timer:
+    """A runtime timer for f(arg, seq) at ``when``, on the calling
+    goroutine's synctest bubble if it is in one (context's deadlines)."""
+    b = _bubble()
+    if b is None:
+        return timer(when, 0.0, f, arg, 0)
+    t = btimer(when, 0.0, f, arg, 0)
+    t.bubble = b
+    return t
+
+
 def _goFunc(f: Callable[[], Any], seq: int) -> None:
     """Runs on timerproc: start f in its own goroutine (Go: goFunc)."""
     newproc(f, (), None)

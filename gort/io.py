@@ -2,8 +2,7 @@
 
 Go: src/io/io.go (Copy, CopyN, copyBuffer; the WriterTo and ReaderFrom
 dispatch) and, for the kernel paths, src/net/splice_linux.go,
-src/net/sendfile_linux.go and src/os/zero_copy_linux.go, here in
-gort/net/splice.py.
+src/net/sendfile_linux.go, here in gort/net/splice.py.
 
 ``copy(dst, src)`` picks, in Go's order:
 
@@ -11,11 +10,10 @@ gort/net/splice.py.
    reader is copied (Go: Reader.WriteTo);
 2. ``dst`` is a gort.bufio.Writer: it is flushed, then src is copied to its
    writer (Go: Writer.ReadFrom, once its buffer is empty);
-3. both ends are fds the kernel can copy between (Go: TCPConn.ReadFrom,
-   os.File.ReadFrom): a socket to a socket by ``splice`` through a pipe, a
-   regular file to a socket by ``sendfile``, a socket to a regular file by
-   ``splice``.  No byte enters Python; on EAGAIN the goroutine parks on the
-   netpoller, so deadlines and close() apply;
+3. both ends are fds the kernel can copy between (Go: TCPConn.ReadFrom):
+   a socket to a socket by ``splice`` through a pipe, a regular file to a
+   socket by ``sendfile``.  No byte enters Python; on EAGAIN the goroutine
+   parks on the netpoller, so deadlines and close() apply;
 4. otherwise a read/write loop through one buffer (Go: copyBuffer), with
    ``src.read_into``, ``src.readinto`` or ``src.read`` and ``dst.write``.
 
@@ -77,7 +75,7 @@ def _copy(dst: Any, src: Any, limit: int) -> int:
         return dst.read_from(src, limit)  # Go: ReaderFrom
     _check(dst, src)
     if hasattr(dst, "fileno") and hasattr(src, "fileno"):
-        from gort.net.splice import read_from  # Go: TCPConn.ReadFrom, File.ReadFrom
+        from gort.net.splice import read_from  # Go: TCPConn.ReadFrom
         n, handled = read_from(dst, src, limit)
         if handled:
             return n

@@ -3,8 +3,7 @@
 Go: src/internal/poll/splice_linux.go (Splice, spliceDrain, splicePump,
 the pipe), src/internal/poll/sendfile_linux.go (SendFile),
 src/net/splice_linux.go + sendfile_linux.go (TCPConn.readFrom tries
-splice, then sendfile) and src/os/zero_copy_linux.go (File.ReadFrom:
-splice from a socket into a file).  gort.io.copy calls ``read_from``, as
+splice, then sendfile).  gort.io.copy calls ``read_from``, as
 Go's io.Copy calls a ReaderFrom.
 
 The bytes never enter Python: a socket-to-socket copy goes socket -> pipe
@@ -20,6 +19,8 @@ Where gort differs from Go, and why:
 
 * Go keeps a sync.Pool of pipes; gort makes one pipe per copy (two fds, one
   pipe2 call), which a copy large enough to want splice does not notice.
+* No splice from a socket into a file (Go 1.21's os.File.ReadFrom): it
+  measured slower than the loop here (see read_from).
 * A copy that fails after the source's bytes reached the pipe loses those
   bytes (at most one chunk), as Go's does: the pipe is closed, not drained.
 * Errors carry ``err.n``, the count copied before them (Go returns it
@@ -120,26 +121,23 @@ def _spliceDrain(pipew: int, src: FD, maxn: int) -> int:
         src.readUnlock()
 
 
-def _splicePump(dst: FD | None, dstfd: int, piper: int, inPipe: int) -> int:
-    """Go: splicePump -- move inPipe bytes from the pipe to the socket (or
-    file, dst None); EAGAIN can only mean the socket is full."""
-    if dst is not None:
-        _lock(dst, False)
+def _splicePump(dst: FD, piper: int, inPipe: int) -> int:
+    """Go: splicePump -- move the inPipe bytes in the pipe to the socket;
+    EAGAIN can only mean the socket is full."""
+    _lock(dst, False)
     written = 0
     try:
-        if dst is not None:
-            res = poll_runtime_pollReset(dst.pd, "w")
-            if res:
-                raise convertErr(res)
-            dstfd = dst.sysfd
+        pd = dst.pd
+        res = poll_runtime_pollReset(pd, "w")
+        if res:
+            raise convertErr(res)
         while inPipe:
             try:
-                n = os.splice(piper, dstfd, inPipe, flags=_SPLICE_NONBLOCK)
+                n = os.splice(piper, dst.sysfd, inPipe, flags=_SPLICE_NONBLOCK)
             except _EAGAIN_OR_INTR:
-                if dst is not None:
-                    res = poll_runtime_pollWait(dst.pd, "w")
-                    if res:
-                        raise convertErr(res) from None
+                res = poll_runtime_pollWait(pd, "w")
+                if res:
+                    raise convertErr(res) from None
                 continue
             inPipe -= n
             written += n
@@ -148,14 +146,13 @@ def _splicePump(dst: FD | None, dstfd: int, piper: int, inPipe: int) -> int:
         e.n = written  # type: ignore[attr-defined]
         raise
     finally:
-        if dst is not None:
-            dst.writeUnlock()
+        dst.writeUnlock()
 
 
-def _splice(dst: Conn | None, dstfd: int, src: Conn, remain: int) -> tuple[int, bool]:
+def _splice(dst: Conn, src: Conn, remain: int) -> tuple[int, bool]:
     """Go: poll.Splice.  Copy up to remain bytes (all, if < 0) from the src
-    socket to dst (a Conn, or the file dstfd); returns (written, handled):
-    handled is False when the kernel refused splice before any byte moved."""
+    socket to the dst socket; returns (written, handled): handled is False
+    when the kernel refused splice before any byte moved."""
     rfd, wfd = _newpipe()
     written = 0
     handled = False
@@ -172,12 +169,9 @@ def _splice(dst: Conn | None, dstfd: int, src: Conn, remain: int) -> tuple[int, 
             if inPipe == 0:
                 break
             try:
-                n = _splicePump(dst.fd if dst is not None else None, dstfd, rfd, inPipe)
+                n = _splicePump(dst.fd, rfd, inPipe)
             except OSError as e:
                 written += e.n  # type: ignore[attr-defined]
-                if dst is None:
-                    e.n = written  # type: ignore[attr-defined]
-                    raise
                 raise _err(dst, "write", e, "splice", written) from None
             written += n
             if remain > 0:
@@ -236,13 +230,13 @@ def _sendfile(dst: Conn, infd: int, offset: int, remain: int) -> tuple[int, bool
 
 def read_from(dst: Any, src: Any, limit: int) -> tuple[int, bool]:
     """Copy src to dst in the kernel if both are fds that allow it (Go:
-    TCPConn.ReadFrom's splice and sendfile, os.File.ReadFrom's splice);
+    TCPConn.ReadFrom's splice and sendfile);
     returns (written, handled).  handled False: nothing was copied, use a
     read/write loop.  limit < 0 copies to the end of src."""
     if stream_conn(dst):
         if stream_conn(src):
             if _HAVE_SPLICE:
-                return _splice(dst, -1, src, limit)
+                return _splice(dst, src, limit)
             return 0, False
         infd = regular_file(src)
         if infd >= 0 and hasattr(os, "sendfile"):
@@ -261,22 +255,8 @@ def read_from(dst: Any, src: Any, limit: int) -> tuple[int, bool]:
                     src.seek(pos + n)
             return n, handled
         return 0, False
-    if _HAVE_SPLICE and stream_conn(src):
-        outfd = regular_file(dst)
-        if outfd >= 0 and not getattr(dst, "closed", False):
-            # Go 1.21: os.File.ReadFrom splices from a socket.  Bytes the
-            # file object holds are written first; the fd's position is then
-            # the file's, and seek(0, SEEK_CUR) afterwards makes the file
-            # object see what splice appended.
-            dst.flush()
-            n = 0
-            try:
-                n, handled = _splice(None, outfd, src, limit)
-            except OSError as e:
-                n = e.n  # type: ignore[attr-defined]
-                raise
-            finally:
-                if n and dst.seekable():
-                    dst.seek(0, os.SEEK_CUR)
-            return n, handled
+    # Go 1.21's os.File.ReadFrom also splices socket -> file.  gort does
+    # not: on this machine's kernel (6.18) splice into a page-cache file
+    # cost 1.7 s of CPU per GB against 0.8 for the read/write loop
+    # (bench/io_copy.py --only tofile; docs/bufio.md).
     return 0, False

@@ -150,10 +150,15 @@ def main() -> None:
         for kind in a.only.split(","):
             modes = ["kernel", "loop32", "loop64", "loop256"] if kind == "conn" \
                 else ["kernel", "loop64"]
+            # Interleaved, so that a change in the machine's load hits
+            # every mode alike.
+            rows: dict = {m: [] for m in modes}
+            for _ in range(a.repeat):
+                for mode in modes:
+                    rows[mode].append(one(kind, mode, total, tmp.name))
             for mode in modes:
-                rows = [one(kind, mode, total, tmp.name) for _ in range(a.repeat)]
-                secs = statistics.median(r[0] for r in rows)
-                cpu = statistics.median(r[1] for r in rows)
+                secs = statistics.median(r[0] for r in rows[mode])
+                cpu = statistics.median(r[1] for r in rows[mode])
                 label = {"conn": "splice", "file": "sendfile"}[kind] \
                     if mode == "kernel" else f"loop {mode[4:]} KB"
                 print(f"{kind:8} {label:14} {a.mb / secs:8.0f} {cpu / (a.mb / 1024):9.3f}",

@@ -82,7 +82,7 @@ def _reader_fn(rd: Any) -> Any:
         return f
     read = getattr(rd, "read", None)
     if read is None:
-        raise TypeError("gort.bufio.Reader: the reader needs read_into(buf), readinto(buf) "
+        raise TypeError("gort: a source to read needs read_into(buf), readinto(buf) "
                         f"or read(n); {type(rd).__name__} has none")
 
     def readinto(mv: memoryview) -> Any:

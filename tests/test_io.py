@@ -108,6 +108,29 @@ def test_copy_between_connections_splices(syscalls):
     assert syscalls["splice"] >= 2  # the kernel path, not the loop
 
 
+def test_copy_between_unix_connections_splices(tmp_path, syscalls):
+    data = os.urandom(3 << 20)
+
+    def main():
+        ln = net.listen("unix", str(tmp_path / "s"))
+        a, a2 = net.dial("unix", ln.addr), ln.accept()
+        b, b2 = net.dial("unix", ln.addr), ln.accept()
+        ln.close()
+        wg = WaitGroup()
+        got = bytearray()
+        feed(wg, a, data)
+        drain(wg, b2, got)
+        assert gio.copy(b, a2) == len(data)
+        b.close_write()
+        wg.wait()
+        assert got == data
+        for x in (a, a2, b, b2):
+            x.close()
+        no_goroutines_left()
+    gort.run(main)
+    assert syscalls["splice"] >= 2
+
+
 def test_copy_n_exact_between_connections(syscalls):
     data = os.urandom(3 << 20)
 

@@ -62,10 +62,13 @@ def stream_conn(x: Any) -> bool:
 
 
 def regular_file(x: Any) -> int:
-    """The fd of x if x is a binary Python file object on a regular file
-    (sendfile and splice work on those), else -1."""
+    """The fd of x if x is a readable binary Python file object on a
+    regular file (sendfile reads those), else -1."""
     if isinstance(x, Conn) or not hasattr(x, "fileno") or hasattr(x, "encoding"):
         return -1
+    readable = getattr(x, "readable", None)
+    if readable is not None and not readable():
+        return -1  # the loop raises io's own "not readable"
     try:
         fd = x.fileno()
         if stat.S_ISREG(os.fstat(fd).st_mode):

@@ -214,8 +214,10 @@ class Reader:
                 return b""
             if n >= len(self._buf):
                 # Go: large read, empty buffer -- read into the result
-                # directly, skipping the copy through buf.
-                out = bytearray(n)
+                # directly, skipping the copy through buf.  The result is
+                # allocated here (Go's caller brings p), so a huge n is cut
+                # to 1 MB: fewer than n is allowed.
+                out = bytearray(min(n, max(len(self._buf), 1 << 20)))
                 k = self._readinto(memoryview(out))
                 if k is None:
                     raise BlockingIOError("gort.bufio.Reader: the reader is non-blocking "

@@ -215,6 +215,53 @@ def test_reset():
     assert r.buffered() == 0 and r.read_line() == b"xyz"
 
 
+def test_random_mix_against_a_model():
+    """Random calls on random data through random chunking, checked against
+    a plain bytes-and-position model of what each call must return."""
+    rnd = random.Random(15)
+    for _ in range(300):
+        data = bytes(rnd.choice(b"ab\r\n") for _ in range(rnd.randrange(0, 300)))
+        size = rnd.choice((16, 17, 40, 4096))
+        r = bufio.Reader(Chunky(data, rnd.randrange(1, 50)), size)
+        pos = 0
+        for _ in range(60):
+            op = rnd.randrange(7)
+            rest = data[pos:]
+            nl = rest.find(b"\n")
+            line = rest[:nl + 1] if nl >= 0 else rest
+            if op == 0:
+                if len(line) > size:
+                    with pytest.raises(bufio.BufferFullError):
+                        r.read_line()
+                    continue
+                got = r.read_line()
+                want = None if not rest else line[:-2] if line.endswith(b"\r\n") \
+                    else line[:-1] if line.endswith(b"\n") else line
+                assert got == want
+                pos += len(line)
+            elif op == 1:
+                assert r.read_bytes(b"\n") == line
+                pos += len(line)
+            elif op == 2:
+                n = rnd.randrange(0, size + 1)
+                assert r.peek(n) == rest[:n]
+            elif op == 3:
+                n = rnd.randrange(0, 30)
+                got = r.read(n)
+                assert rest.startswith(got) and (got or not n or not rest)
+                pos += len(got)
+            elif op == 4:
+                n = rnd.randrange(0, 30)
+                assert r.discard(n) == min(n, len(rest))
+                pos += min(n, len(rest))
+            elif op == 5:
+                assert r.read_byte() == rest[:1]
+                pos += len(rest[:1])
+            else:
+                assert r.buffered() <= len(rest)
+        assert r.read() == data[pos:]
+
+
 # --------------------------------------------------------------------------
 # Writer, in memory
 

@@ -55,10 +55,13 @@ def stream_conn(x: Any) -> bool:
     """x is a plain gort stream Conn (TCP or Unix stream) whose bytes are
     the fd's bytes.  A subclass that overrides read_into/read/write (a tls
     Conn encrypts) is not: its fd carries other bytes."""
-    if not isinstance(x, Conn) or not x.fd.isStream:
+    if not isinstance(x, Conn):
         return False
     t = type(x)
-    return t.read_into is Conn.read_into and t.write is Conn.write and t.read is Conn.read
+    if t.read_into is not Conn.read_into or t.write is not Conn.write or t.read is not Conn.read:
+        return False
+    fd = getattr(x, "fd", None)
+    return fd is not None and fd.isStream
 
 
 def regular_file(x: Any) -> int:

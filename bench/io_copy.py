@@ -146,7 +146,7 @@ def main() -> None:
         print(f"# {a.mb} MB per copy, median of {a.repeat}; Python "
               f"{sys.version.split()[0]}, GORTMAXPROCS={os.environ.get('GORTMAXPROCS', '')}, "
               f"GORTNETPOLL={os.environ.get('GORTNETPOLL', '')}")
-        print(f"{'copy':8} {'mode':14} {'MB/s':>8} {'CPU s/GB':>9}")
+        print(f"{'copy':8} {'mode':14} {'MB/s':>8} {'CPU s/GB':>9}   (range)")
         for kind in a.only.split(","):
             modes = ["kernel", "loop32", "loop64", "loop256"] if kind == "conn" \
                 else ["kernel", "loop64"]
@@ -161,8 +161,10 @@ def main() -> None:
                 cpu = statistics.median(r[1] for r in rows[mode])
                 label = {"conn": "splice", "file": "sendfile"}[kind] \
                     if mode == "kernel" else f"loop {mode[4:]} KB"
-                print(f"{kind:8} {label:14} {a.mb / secs:8.0f} {cpu / (a.mb / 1024):9.3f}",
-                      flush=True)
+                lo = a.mb / max(r[0] for r in rows[mode])
+                hi = a.mb / min(r[0] for r in rows[mode])
+                print(f"{kind:8} {label:14} {a.mb / secs:8.0f} {cpu / (a.mb / 1024):9.3f}"
+                      f"   ({lo:.0f}-{hi:.0f} MB/s)", flush=True)
     finally:
         os.unlink(tmp.name)
 

@@ -337,8 +337,11 @@ class Reader:
         of line) longer than the buffer raises BufferFullError and is left
         unread: Go returns its first part with isPrefix=true instead (see
         read_line_prefix).  A last line without "\\n" is returned as is."""
-        i = self._scan(10)
         r = self._r
+        i = self._buf.find(10, r, self._w)  # the common case: the line is buffered
+        if i < 0:
+            i = self._scan(10)
+            r = self._r
         if i < 0:
             w = self._w
             if r == w:
@@ -370,7 +373,12 @@ class Reader:
         """Go: ReadBytes.  The bytes up to and including delim, however long
         (the buffer's worth at a time is gathered); at the end of the stream
         what is left, then b""."""
-        d = _delim(delim)
+        d = delim if delim.__class__ is int and 0 <= delim < 256 else _delim(delim)
+        r = self._r
+        i = self._buf.find(d, r, self._w)  # the common case: the line is buffered
+        if i >= 0:
+            self._r = i + 1
+            return bytes(self._mv[r:i + 1])
         frags: list[bytes] | None = None
         while True:
             try:

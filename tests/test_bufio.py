@@ -538,6 +538,37 @@ def test_makefile_binary_modes_and_stdlib(backend):
     gort.run(main)
 
 
+def test_makefile_goes_through_a_subclass_read_into_and_write(backend):
+    """makefile is written once on Conn, in terms of read_into and write,
+    so a subclass that transforms its bytes (tls.Conn) gets files that
+    speak its protocol."""
+    class XorConn(net.TCPConn):
+        __slots__ = ()
+
+        def read_into(self, buf):
+            n = super().read_into(buf)
+            mv = memoryview(buf)
+            mv[:n] = bytes(x ^ 0x20 for x in mv[:n])
+            return n
+
+        def write(self, data):
+            return super().write(bytes(x ^ 0x20 for x in bytes(data)))
+
+    def main():
+        c, s = pair()
+        x = XorConn(s.fd, s.net, s.local_addr, s.remote_addr)
+        c.write(b"HELLO*")  # 0x2a ^ 0x20 == 0x0a: the line ends here
+        with x.makefile("rwb") as f:
+            assert f.readline() == b"hello\n"
+            f.write(b"ok")
+            f.flush()
+        assert c.read() == b"OK"
+        c.close()
+        s.close()
+        no_goroutines_left()
+    gort.run(main)
+
+
 def test_makefile_read_deadline(backend):
     def main():
         c, s = pair()

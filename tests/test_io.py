@@ -131,6 +131,55 @@ def test_copy_between_unix_connections_splices(tmp_path, syscalls):
     assert syscalls["splice"] >= 2
 
 
+def test_many_copies_at_once(syscalls):
+    """Twelve proxies copying both ways at once (each a pair of copies),
+    on however many Ms GORTMAXPROCS gives."""
+    def main():
+        wg = WaitGroup()
+        results = []
+        conns = []
+        for i in range(12):
+            a, a2 = pair()  # client a -> proxy a2
+            b, b2 = pair()  # proxy b -> server b2
+            conns += [a, a2, b, b2]
+            up = os.urandom(100_000 + i)
+            down = os.urandom(50_000 + i)
+
+            def proxy(x, y):
+                gio.copy(y, x)
+                y.close_write()
+
+            def server(b2=b2, up=up, down=down):
+                got = bytearray()
+                while len(got) < len(up):
+                    got += b2.read()
+                b2.write(down)
+                b2.close_write()
+                results.append(got == up and b2.read() == b"")
+
+            def client(a=a, up=up, down=down):
+                a.write(up)
+                a.close_write()
+                got = bytearray()
+                while True:
+                    d = a.read()
+                    if not d:
+                        break
+                    got += d
+                results.append(got == down)
+            wg.go(proxy, a2, b)
+            wg.go(proxy, b, a2)
+            wg.go(server)
+            wg.go(client)
+        wg.wait()
+        assert results == [True] * 24
+        for x in conns:
+            x.close()
+        no_goroutines_left()
+    gort.run(main)
+    assert syscalls["splice"] >= 48
+
+
 def test_copy_n_exact_between_connections(syscalls):
     data = os.urandom(3 << 20)
 

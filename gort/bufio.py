@@ -217,13 +217,12 @@ class Reader:
                 # directly, skipping the copy through buf.  The result is
                 # allocated here (Go's caller brings p), so a huge n is cut
                 # to 1 MB: fewer than n is allowed.
-                out = bytearray(min(n, max(len(self._buf), 1 << 20)))
-                k = self._readinto(memoryview(out))
-                if k is None:
-                    raise BlockingIOError("gort.bufio.Reader: the reader is non-blocking "
-                                          "and has no data")
-                del out[k:]
-                return bytes(out)
+                with memoryview(bytearray(min(n, max(len(self._buf), 1 << 20)))) as mv:
+                    k = self._readinto(mv)
+                    if k is None:
+                        raise BlockingIOError("gort.bufio.Reader: the reader is non-blocking "
+                                              "and has no data")
+                    return bytes(mv[:k])
             if self._fill() == 0:
                 return b""
             r, w = self._r, self._w
@@ -304,7 +303,8 @@ class Reader:
 
     def discard(self, n: int) -> int:
         """Go: Discard.  Skip the next n bytes; returns how many were
-        skipped (fewer than n only at the end of the stream)."""
+        skipped (fewer than n only at the end of the stream).  On an
+        exception, ``err.n`` is the count already skipped."""
         n = _size(n, "discard: n")
         if n < 0:
             raise ValueError(f"gort.bufio: discard: negative count {n}")
@@ -312,8 +312,12 @@ class Reader:
         while remain:
             skip = self._w - self._r
             if skip == 0:
-                if self._fill() == 0:
-                    return n - remain
+                try:
+                    if self._fill() == 0:
+                        return n - remain
+                except BaseException as e:
+                    e.n = n - remain  # type: ignore[attr-defined]  # Go: discarded + err
+                    raise
                 continue
             if skip > remain:
                 skip = remain
@@ -452,7 +456,7 @@ def _write_all(write: Any, mv: memoryview) -> None:
             e.n = done + (en if isinstance(en, int) and 0 <= en <= total - done else 0)  # type: ignore[attr-defined]
             raise
         if k is None:
-            k = total - done  # io.BufferedIOBase.write: None is not a count
+            k = total - done  # a write() that returns nothing (many file-likes) took it all
         elif k < 0 or k > total - done:
             raise ValueError(f"gort.bufio: the writer returned an invalid count {k}")
         elif k == 0:

@@ -34,7 +34,7 @@ from typing import Any
 
 from .bufio import Reader, Writer, _reader_fn, _write_all
 
-__all__ = ["copy", "copy_n"]
+__all__ = ["COPY_BUFFER_SIZE", "copy", "copy_buffer", "copy_n"]
 
 COPY_BUFFER_SIZE = 64 * 1024
 

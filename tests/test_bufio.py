@@ -21,7 +21,7 @@ import gort
 import gort.bufio as bufio
 import gort.net as net
 import gort.time as gtime
-from gort.net.conn import ConnIO
+from gort.net.connio import ConnIO
 from gort.sync import WaitGroup
 
 MB = 1 << 20

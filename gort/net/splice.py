@@ -10,9 +10,10 @@ The bytes never enter Python: a socket-to-socket copy goes socket -> pipe
 -> socket inside the kernel (splice moves page references, the pipe is the
 kernel buffer between the two), a file-to-socket copy is one sendfile.
 Every syscall is non-blocking (SPLICE_F_NONBLOCK on a non-blocking pipe and
-sockets); on EAGAIN the goroutine parks in pollWait on the socket's
-pollDesc, so deadlines and close() interrupt a copy as they interrupt a
-read or a write.  Each step holds the fdMutex read lock of the source or
+sockets; os.splice and os.sendfile retry EINTR themselves, PEP 475); on
+EAGAIN the goroutine parks in pollWait on the socket's pollDesc, so
+deadlines and close() interrupt a copy as they interrupt a read or a
+write.  Each step holds the fdMutex read lock of the source or
 the write lock of the destination, as Go's spliceDrain and splicePump do.
 
 Where gort differs from Go, and why:
@@ -29,6 +30,7 @@ Where gort differs from Go, and why:
 
 from __future__ import annotations
 
+import fcntl
 import os
 import stat
 from typing import Any
@@ -47,8 +49,7 @@ maxSendfileSize = 4 << 20
 
 _SPLICE_NONBLOCK = getattr(os, "SPLICE_F_NONBLOCK", 2)
 _HAVE_SPLICE = hasattr(os, "splice")
-_F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ (Linux)
-_EAGAIN_OR_INTR = (BlockingIOError, InterruptedError)
+_F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)  # Linux
 
 
 def stream_conn(x: Any) -> bool:
@@ -93,14 +94,13 @@ def _lock(fd: FD, read: bool) -> None:
 
 
 # --------------------------------------------------------------------------
-# splice: socket -> pipe -> socket or file
+# splice: socket -> pipe -> socket
 
 
 def _newpipe() -> tuple[int, int]:
     """Go: newPipe -- a non-blocking pipe grown to maxSpliceSize."""
     rfd, wfd = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
     try:
-        import fcntl
         fcntl.fcntl(wfd, _F_SETPIPE_SZ, maxSpliceSize)
     except OSError:
         pass  # a smaller pipe only means more, smaller splices
@@ -119,7 +119,7 @@ def _spliceDrain(pipew: int, src: FD, maxn: int) -> int:
         while True:
             try:
                 return os.splice(src.sysfd, pipew, maxn, flags=_SPLICE_NONBLOCK)
-            except _EAGAIN_OR_INTR:
+            except BlockingIOError:
                 res = poll_runtime_pollWait(pd, "r")
                 if res:
                     raise convertErr(res) from None
@@ -140,7 +140,7 @@ def _splicePump(dst: FD, piper: int, inPipe: int) -> int:
         while inPipe:
             try:
                 n = os.splice(piper, dst.sysfd, inPipe, flags=_SPLICE_NONBLOCK)
-            except _EAGAIN_OR_INTR:
+            except BlockingIOError:
                 res = poll_runtime_pollWait(pd, "w")
                 if res:
                     raise convertErr(res) from None
@@ -210,7 +210,7 @@ def _sendfile(dst: Conn, infd: int, offset: int, remain: int) -> tuple[int, bool
             k = maxSendfileSize if remain < 0 or remain > maxSendfileSize else remain
             try:
                 n = os.sendfile(fd.sysfd, infd, offset + written, k)
-            except _EAGAIN_OR_INTR:
+            except BlockingIOError:
                 res = poll_runtime_pollWait(pd, "w")
                 if res:
                     raise convertErr(res) from None

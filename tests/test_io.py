@@ -342,9 +342,9 @@ def test_copy_write_deadline_on_destination(tmp_path):
         with pytest.raises(net.DeadlineExceededError) as ei:
             gio.copy(b, a2)  # splice
         assert ei.value.op == "write" and 0 < ei.value.n < 32 << 20
-        a2.close()  # the feeder is blocked: a reset ends it
+        a2.close()  # a feeder still blocked in write is ended by the reset
         wg.wait()
-        assert len(errs) == 1
+        assert len(errs) <= 1
         with open(p, "rb") as f:
             with pytest.raises(net.DeadlineExceededError) as ei:
                 gio.copy(b, f)  # sendfile: the deadline is still expired

@@ -291,6 +291,27 @@ class Conn(_FDOwner):
         self._setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF,
                          check_size(n, "set_write_buffer"))
 
+    # -- file objects -------------------------------------------------------
+
+    def makefile(self, mode: str = "rb", buffering: int | None = None, *,
+                 encoding: str | None = None, errors: str | None = None,
+                 newline: str | None = None) -> Any:
+        """A standard io file object on the connection (Python:
+        socket.makefile), for code that takes files: mode "rb", "wb", "rwb"
+        (io.BufferedReader, BufferedWriter, BufferedRWPair), "r", "w", "rw"
+        (io.TextIOWrapper over those); ``buffering=0`` gives the raw ConnIO
+        (gort/net/connio.py; binary only).  It reads with read_into and writes with write, so a
+        subclass (tls.Conn) gets files that speak its protocol.
+
+        Deadlines apply: a read or write past one raises
+        DeadlineExceededError through the file, and after a read timed out
+        the file refuses further reads (socket.SocketIO's rule: Python's
+        buffered reader drops the partial line it held).  Closing the file
+        leaves the Conn open; ``close()`` of the Conn closes it at once,
+        files or not (socket.socket waits for its files: see ConnIO)."""
+        from .connio import makefile  # not at the top: connio imports this module
+        return makefile(self, mode, buffering, encoding, errors, newline)
+
 
 class TCPConn(Conn):
     """A TCP connection (Go: *net.TCPConn).  TCP_NODELAY is on and keep-alive

@@ -780,6 +780,32 @@ def test_weighted_cancel_while_waiting_takes_nothing():
     gort.run(main)
 
 
+def test_weighted_tokens_granted_as_ctx_is_cancelled_are_given_back():
+    # Go: "Acquired the semaphore after we were canceled ... put the tokens
+    # back."  With one M this order is exact: cancel() readies the waiter
+    # (its select woke on done), then release() grants it the tokens before
+    # it runs; it must return ctx's error and give them back.  With more Ms
+    # the waiter may run first and simply leave the queue: same outcome.
+    def main():
+        sem = Weighted(2)
+        bg = context.background()
+        assert sem.acquire(bg, 2) is None
+        ctx, cancel = context.with_cancel(bg)
+        out = []
+        gort.go(lambda: out.append(sem.acquire(ctx, 2)))
+        wait_until(lambda: len(sem.waiters) == 1)
+        cancel()
+        sem.release(2)
+        wait_until(lambda: out)
+        assert out[0] is context.Canceled
+        wait_until(lambda: sem.cur == 0)
+        assert not sem.waiters
+        assert sem.try_acquire(2)  # every token is back
+        sem.release(2)
+
+    gort.run(main)
+
+
 def test_weighted_cancel_at_front_wakes_the_ones_behind():
     # Go: "If we're at the front and there're extra tokens left, notify
     # other waiters."

@@ -18,9 +18,13 @@ import traceback
 import weakref
 
 import pytest
-from mnutil import Book, fast_switching, spread, start_book, wait_until
+from mnutil import Book, Chaos, fast_switching, is_chaos, spread, start_book, wait_until
 
 import gort
+import gort.sched.sema
+import gort.sync.errgroup
+import gort.sync.semaphore
+import gort.sync.singleflight
 import gort.time
 from gort import context
 from gort.sync import SyncError, WaitGroup, once_func, once_value, once_values
@@ -32,7 +36,16 @@ from gort.sync.singleflight import Result
 
 pytestmark = pytest.mark.timeout(120)
 PROCS = [1, 2, 4]
+# "2-chaos": GOMAXPROCS 2 with tests/mnutil.py's chaos tracer on these
+# modules and the primitives under them (the GIL dropped between lines).
+PROCS_CHAOS = [1, 2, 4, pytest.param(2, id="2-chaos")]
+CHAOS = Chaos(gort.sync.errgroup, gort.sync.semaphore, gort.sync.singleflight,
+              gort.sync.mutex, gort.sync.waitgroup, gort.sync.once, gort.sched.sema, cut=4)
 ms = 1e-3
+
+
+def _switching(request):
+    return fast_switching(1e-5, CHAOS if is_chaos(request) else None)
 
 
 # ==========================================================================
@@ -362,8 +375,8 @@ def test_errgroup_try_go():
     gort.run(main)
 
 
-@pytest.mark.parametrize("procs", PROCS)
-def test_errgroup_go_limit(procs):
+@pytest.mark.parametrize("procs", PROCS_CHAOS)
+def test_errgroup_go_limit(procs, request):
     # Go: TestGoLimit -- never more than limit members active.
     limit = 10
 
@@ -381,12 +394,12 @@ def test_errgroup_go_limit(procs):
             gort.time.sleep(1e-6)  # others get a chance to increment active
             active.add(-1)
 
-        for _ in range((1 << 10) + 1):
+        for _ in range(CHAOS.n((1 << 10) + 1)):
             g.go(member)
         g.wait()
         return book
 
-    with fast_switching(1e-5):
+    with _switching(request):
         book = gort.run(main)
     if procs > 1:
         assert len(book.threads) > 1
@@ -523,12 +536,12 @@ def _hammer_weighted(sem, n, loops):
         sem.release(n)
 
 
-@pytest.mark.parametrize("procs", PROCS)
-def test_weighted(procs):
+@pytest.mark.parametrize("procs", PROCS_CHAOS)
+def test_weighted(procs, request):
     # Go: TestWeighted, plus a check that the weights held never exceed
     # the size.
     n = 4
-    loops = 200 // n
+    loops = CHAOS.n(200) // n
 
     def main():
         book = start_book(procs)
@@ -558,7 +571,7 @@ def test_weighted(procs):
         wg.wait()
         return sem.cur, most.load()
 
-    with fast_switching(1e-5):
+    with _switching(request):
         cur, most = gort.run(main)
     assert cur == 0
     assert 0 < most <= n
@@ -885,8 +898,8 @@ def test_singleflight_do_err():
     gort.run(main)
 
 
-@pytest.mark.parametrize("procs", PROCS)
-def test_singleflight_do_dup_suppress(procs):
+@pytest.mark.parametrize("procs", PROCS_CHAOS)
+def test_singleflight_do_dup_suppress(procs, request):
     # Go: TestDoDupSuppress -- n callers, fn runs once while they all wait.
     n = 10
 
@@ -918,7 +931,8 @@ def test_singleflight_do_dup_suppress(procs):
         wg.wait()
         return calls.load(), results
 
-    calls, results = gort.run(main)
+    with _switching(request):
+        calls, results = gort.run(main)
     assert calls == 1
     assert results == [("bar", True)] * n
 

@@ -19,12 +19,15 @@ ways, chosen once, when this module is imported:
   the GIL only at CPython's "eval breaker" checks -- function entry, calls
   and backward jumps -- and a line tracer runs only between lines.  So each
   read-modify-write here is written as **one line with no call and no
-  loop** between its read and its store, e.g.::
+  loop** between its read and its store, e.g. swap's::
 
-      v = self._v = ((self._v + delta + B) & M) - B
+      old, self._v = self._v, new
 
   No other thread can run between the load of ``self._v`` and the store.
-  That costs nothing beyond the arithmetic: no lock at all.
+  That costs nothing beyond the arithmetic: no lock at all.  (Only an
+  instruction-level tracer -- ``f_trace_opcodes``, sys.monitoring's
+  INSTRUCTION events -- runs Python code inside a line: that is how the
+  tests below imitate a free-threaded build.)
 * **Without a GIL** (free-threaded CPython, ``sys._is_gil_enabled()`` false
   at import): threads really do run between any two bytecodes, and a plain
   ``+=`` on a shared int loses updates.  Every method that writes is then

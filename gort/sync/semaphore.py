@@ -46,18 +46,18 @@ class _waiter:
         self.ready = Chan()  # closed when the semaphore is acquired
 
 
-def _checkn(n: Any, what: str) -> int:
+def _checkn(n: Any, what: str) -> None:
+    """Raise for a weight that is not a non-negative int."""
     if type(n) is not int:
         raise TypeError(f"Weighted.{what}: expected an int weight, not {type(n).__name__}")
     if n < 0:
         raise ValueError(f"Weighted.{what}: negative weight {n}")
-    return n
 
 
 def _isdone(done: Any) -> bool:
-    """Go: ``select { case <-done: true; default: false }``.  Through
-    select, which takes every form of the nil channel."""
-    return done is not None and select(recv(done), default=True)[0] == 0
+    """Go: ``select { case <-done: true; default: false }``: one
+    non-blocking receive (chanrecv takes None, the nil channel, too)."""
+    return done is not None and chanrecv(done, False)[0]
 
 
 class Weighted:
@@ -84,11 +84,12 @@ class Weighted:
         """Acquire n tokens, parking until they are free or ctx is done.
         Returns None on success; else ctx's error, and the semaphore is left
         unchanged (Go: Weighted.Acquire)."""
-        n = _checkn(n, "acquire")
+        if type(n) is not int or n < 0:
+            _checkn(n, "acquire")
         done = ctx.done()
         mu = self.mu
         mu.lock()
-        if _isdone(done):
+        if done is not None and chanrecv(done, False)[0]:  # _isdone, inlined
             # ctx becoming done "happened before" acquiring: fail even if
             # the tokens are free.
             mu.unlock()
@@ -133,7 +134,8 @@ class Weighted:
     def try_acquire(self, n: int = 1) -> bool:
         """Acquire n tokens if that needs no wait; report whether it did
         (Go: Weighted.TryAcquire).  Fails while anyone is queued."""
-        n = _checkn(n, "try_acquire")
+        if type(n) is not int or n < 0:
+            _checkn(n, "try_acquire")
         mu = self.mu
         mu.lock()
         ok = self.size - self.cur >= n and not self.waiters
@@ -145,14 +147,16 @@ class Weighted:
     def release(self, n: int = 1) -> None:
         """Give back n tokens and wake the waiters they satisfy, in queue
         order (Go: Weighted.Release)."""
-        n = _checkn(n, "release")
+        if type(n) is not int or n < 0:
+            _checkn(n, "release")
         mu = self.mu
         mu.lock()
         if self.cur - n < 0:
             mu.unlock()
             raise SyncError("semaphore: released more than held")
         self.cur -= n
-        self._notifyWaiters()
+        if self.waiters:
+            self._notifyWaiters()
         mu.unlock()
 
     def _notifyWaiters(self) -> None:

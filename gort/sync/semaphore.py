@@ -24,8 +24,8 @@ held", raised as SyncError -- before anything changes, where Go has already
 subtracted.
 
 gort.context's done() is None (the nil channel) for a context that can
-never be cancelled; ``gort.select`` takes None, or gort's nil channel
-object, as a case that is never ready.
+never be cancelled (``gort.nilchan`` once gort has a nil channel object):
+``select`` and ``chanrecv`` take either as a channel that is never ready.
 """
 
 from __future__ import annotations

@@ -71,8 +71,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .mutex import SyncError
 
 # True on every CPython with a GIL.  On a free-threaded build an extension
-# module can turn the GIL on later, never off: the lock-free choice made
-# here can only become safer afterwards, never wrong.
+# module that needs the GIL turns it on for good when it is imported (it is
+# off again only if that import fails): a lock taken for nothing is the
+# worst that a later change can do to the choice made here.
 _GIL: bool = getattr(sys, "_is_gil_enabled", lambda: True)()
 
 _F = TypeVar("_F", bound=Callable[..., Any])

@@ -18,7 +18,7 @@ import traceback
 import weakref
 
 import pytest
-from mnutil import Book, Chaos, fast_switching, is_chaos, spread, start_book, wait_until
+from mnutil import Chaos, fast_switching, is_chaos, spread, start_book, wait_until
 
 import gort
 import gort.sched.sema
@@ -28,7 +28,7 @@ import gort.sync.singleflight
 import gort.time
 from gort import context
 from gort.sync import SyncError, WaitGroup, once_func, once_value, once_values
-from gort.sync.atomic import Int32, Int64
+from gort.sync.atomic import Int32
 from gort.sync.errgroup import Group, with_context
 from gort.sync.semaphore import Weighted
 from gort.sync.singleflight import Group as SFGroup
@@ -1079,8 +1079,3 @@ def test_singleflight_goexit_do():
     returned, m = gort.run(main)
     assert returned == 0 and not m
 
-
-# ==========================================================================
-# A Book import keeps mnutil's helpers in use across the file.
-
-assert Book is not None and Int64 is not None

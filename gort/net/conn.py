@@ -28,9 +28,14 @@ Where gort differs from Go, and why:
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import socket
+from datetime import datetime
+from time import monotonic
 from typing import Any
+
+from gort.time import from_datetime
 
 from .addr import (
     AF_INET,
@@ -61,20 +66,41 @@ _TCP_KEEPIDLE = getattr(socket, "TCP_KEEPIDLE", getattr(socket, "TCP_KEEPALIVE",
 _TCP_KEEPINTVL = getattr(socket, "TCP_KEEPINTVL", None)
 
 
+# A float deadline this far past now() is a wall-clock time (time.time()),
+# not one on now()'s clock: refused with a hint (issue 16).
+_WALLCLOCK_GUARD = 365 * 86400.0
+
+
 def check_deadline(t: Any, what: str) -> float | None:
-    """Validate a deadline: None, or a real number on time.monotonic()'s clock."""
+    """Validate a deadline: None, a datetime, or a real number on
+    gort.time.now()'s (time.monotonic()'s) clock.  A huge value means no
+    deadline; a float more than a year past now() is refused as a wall-clock
+    time."""
     if t is None:
         return None
-    if isinstance(t, bool) or not isinstance(t, (int, float)):
-        raise TypeError(f"gort.net: {what}: deadline must be None or a number of seconds "
-                        f"on gort.time.now()'s clock, not {type(t).__name__}")
-    t = float(t)
+    tp = type(t)
+    if tp is not float and tp is not int:
+        if isinstance(t, datetime):
+            return from_datetime(t)
+        if isinstance(t, bool) or not isinstance(t, numbers.Real):
+            raise TypeError(f"gort.net: {what}: deadline must be None, a datetime or a time "
+                            f"on gort.time.now()'s clock (a number), not {type(t).__name__}")
+    try:
+        t = float(t)
+    except OverflowError:  # an int beyond a float's range
+        return None if t > 0 else -_FAR_FUTURE
     if t != t:
         raise ValueError(f"gort.net: {what}: deadline is NaN")
     if t >= _FAR_FUTURE:
         return None
     if t == -_INF:
         return -_FAR_FUTURE
+    if t - monotonic() > _WALLCLOCK_GUARD:
+        raise ValueError(
+            f"gort.net: {what}: deadline {t!r} is more than a year after gort.time.now() "
+            f"({monotonic():.3f}); it looks like a wall-clock time (time.time()).  Deadlines "
+            f"are on gort.time.now()'s monotonic clock: write gort.time.now() + seconds, "
+            f"pass a datetime, or None for no deadline")
     return t
 
 

@@ -7,11 +7,17 @@ maybeRunChan, blockTimerChan -- is in gort/time/timers.py).  Semantics are
 Go 1.23's.
 
 Durations and times are float seconds; ``now()`` is ``time.monotonic()``, the
-clock every deadline in gort uses.  A duration may be an int or a float (or
-any real number, or a ``datetime.timedelta``); a bool, a string or None is a
-TypeError, NaN a ValueError.  A huge duration clamps to about 292 years (Go's
-max int64 nanoseconds): it never wraps into the past.  A zero or negative
-duration means "now".
+clock every deadline in gort uses.  ``wall()`` is the wall clock
+(``time.time()``), for printing when something happened: Go's time.Time
+carries both readings, gort's times carry the monotonic one, and
+``to_datetime(t)`` / ``from_datetime(dt)`` convert between a monotonic time
+and a ``datetime`` (by the offset between the two clocks now).
+
+A duration may be an int or a float (or any real number, or a
+``datetime.timedelta``); a bool, a string or None is a TypeError, NaN a
+ValueError.  A huge duration clamps to about 292 years (Go's max int64
+nanoseconds): it never wraps into the past.  A zero or negative duration
+means "now".
 
 Go 1.23 timer channels, and where gort differs
 ---------------------------------------------
@@ -63,8 +69,9 @@ from __future__ import annotations
 import numbers
 import threading
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta, tzinfo
 from time import monotonic
+from time import time as _walltime
 from typing import Any
 
 from gort.chan import Chan
@@ -75,8 +82,8 @@ from .timers import MAXWHEN, _firechan, addtimer, chantimer, deltimer, modtimer,
 
 __all__ = [
     "Nanosecond", "Microsecond", "Millisecond", "Second", "Minute", "Hour",
-    "Timer", "Ticker", "after", "after_func", "new_ticker", "new_timer", "now", "since",
-    "sleep", "tick",
+    "Timer", "Ticker", "after", "after_func", "from_datetime", "new_ticker", "new_timer",
+    "now", "since", "sleep", "tick", "to_datetime", "until", "wall",
 ]
 
 Nanosecond = 1e-9
@@ -101,9 +108,70 @@ def _mnhook(on: bool) -> None:
 add_mn_hook(_mnhook)
 
 
+def wall() -> float:
+    """The wall clock: seconds since the Unix epoch (``time.time()``; Go:
+    time.Now's wall reading).  For printing and logging when something
+    happened; deadlines and durations use ``now()``, which never jumps."""
+    return _walltime()
+
+
+def to_datetime(t: float, tz: tzinfo | None = None) -> datetime:
+    """The ``datetime`` of ``t``, a time on ``now()``'s clock: the wall time
+    it was (or will be), by the offset between the two clocks now.  tz None:
+    the local time zone (an aware datetime).
+
+        start = gort.time.now()
+        ...
+        print("started at", gort.time.to_datetime(start).isoformat())
+    """
+    tp = type(t)
+    if tp is not float and tp is not int:
+        if isinstance(t, bool) or not isinstance(t, numbers.Real):
+            raise TypeError("gort.time.to_datetime: t must be a time from gort.time.now() "
+                            f"(a number), not {type(t).__name__}")
+        t = float(t)
+    w = datetime.fromtimestamp(_walltime() + (t - monotonic()), tz)
+    return w if tz is not None else w.astimezone()
+
+
+def from_datetime(dt: datetime) -> float:
+    """The time on ``now()``'s clock of ``dt`` (a naive datetime is local
+    time, as ``datetime.timestamp`` has it): what deadlines take.
+
+        c.set_deadline(gort.time.from_datetime(datetime(2030, 1, 1, 12, 0)))
+    """
+    if not isinstance(dt, datetime):
+        raise TypeError("gort.time.from_datetime: expected a datetime.datetime, not "
+                        f"{type(dt).__name__}")
+    return monotonic() + (dt.timestamp() - _walltime())
+
+
+def _time(t: Any, what: str) -> float:
+    """A time argument: a number on now()'s clock, or a datetime."""
+    if isinstance(t, datetime):
+        return from_datetime(t)
+    if isinstance(t, bool) or not isinstance(t, numbers.Real):
+        raise TypeError(f"gort.time.{what}: t must be a time from gort.time.now() (a number) "
+                        f"or a datetime, not {type(t).__name__}")
+    try:
+        return float(t)
+    except OverflowError:
+        return float("inf") if t > 0 else float("-inf")
+
+
 def since(t: float) -> float:
-    """Seconds elapsed since ``t``, a time from ``now()`` (Go: time.Since)."""
+    """Seconds elapsed since ``t``, a time from ``now()`` or a datetime
+    (Go: time.Since)."""
+    if type(t) is not float and type(t) is not int:
+        t = _time(t, "since")
     return monotonic() - t
+
+
+def until(t: float) -> float:
+    """Seconds until ``t``, a time from ``now()`` or a datetime (Go: time.Until)."""
+    if type(t) is not float and type(t) is not int:
+        t = _time(t, "until")
+    return t - monotonic()
 
 
 def _dur(d: Any, what: str) -> float:

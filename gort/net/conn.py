@@ -33,6 +33,7 @@ import os
 import socket
 from datetime import datetime
 from time import monotonic
+from time import time as _walltime
 from typing import Any
 
 from gort.time import from_datetime
@@ -56,6 +57,7 @@ __all__ = ["Conn", "Listener", "PacketConn", "TCPConn", "TCPListener", "UDPConn"
            "UnixListener"]
 
 _INF = math.inf
+_INT_MAX = (1 << 31) - 1  # a setsockopt int
 # A deadline further away than this is "no deadline": a float that large
 # would only overflow the poller's timeout arithmetic (Go clamps huge
 # durations to the far future the same way, TestDialTimeoutMaxDuration).
@@ -66,8 +68,10 @@ _TCP_KEEPIDLE = getattr(socket, "TCP_KEEPIDLE", getattr(socket, "TCP_KEEPALIVE",
 _TCP_KEEPINTVL = getattr(socket, "TCP_KEEPINTVL", None)
 
 
-# A float deadline this far past now() is a wall-clock time (time.time()),
-# not one on now()'s clock: refused with a hint (issue 16).
+# A float deadline more than this past now() and within ten times this of
+# time.time() is a wall-clock time, not one on now()'s clock: refused with a
+# hint (issue 16).  A far-future deadline elsewhere (now() + 292 years, Go's
+# TestDialTimeoutMaxDuration) is still just far away.
 _WALLCLOCK_GUARD = 365 * 86400.0
 
 
@@ -95,7 +99,7 @@ def check_deadline(t: Any, what: str) -> float | None:
         return None
     if t == -_INF:
         return -_FAR_FUTURE
-    if t - monotonic() > _WALLCLOCK_GUARD:
+    if t - monotonic() > _WALLCLOCK_GUARD and abs(t - _walltime()) < 10 * _WALLCLOCK_GUARD:
         raise ValueError(
             f"gort.net: {what}: deadline {t!r} is more than a year after gort.time.now() "
             f"({monotonic():.3f}); it looks like a wall-clock time (time.time()).  Deadlines "
@@ -303,6 +307,10 @@ class Conn(_FDOwner):
     # -- socket options -----------------------------------------------------
 
     def _setsockopt(self, level: int, opt: int, value: int) -> None:
+        if value > _INT_MAX:
+            # A C int: the kernel caps buffer sizes (rmem_max) anyway, and an
+            # option it cannot take fails with EINVAL, an OpError.
+            value = _INT_MAX
         try:
             self.fd.setsockopt(level, opt, value)
         except OSError as e:
@@ -344,7 +352,11 @@ class TCPConn(Conn):
         if sec is None or (not isinstance(sec, bool) and isinstance(sec, int) and sec < 0):
             val = struct.pack("ii", 0, 0)
         else:
-            val = struct.pack("ii", 1, check_size(sec, "set_linger"))
+            sec = check_size(sec, "set_linger")
+            if sec > _INT_MAX:
+                raise ValueError(f"gort.net: set_linger: {sec} seconds is more than the "
+                                 f"socket option holds ({_INT_MAX})")
+            val = struct.pack("ii", 1, sec)
         try:
             self.fd.incref()
             try:
@@ -359,7 +371,9 @@ def set_keepalive_period(c: Conn, period: Any) -> None:
     if isinstance(period, bool) or not isinstance(period, (int, float)) or not period > 0:
         raise ValueError(f"gort.net: set_keepalive: period must be a positive number of "
                          f"seconds, not {period!r}")
-    secs = max(1, int(math.ceil(period)))  # Go: roundDurationUp(d, time.Second)
+    # Go: roundDurationUp(d, time.Second); a C int (an inf period too: the
+    # kernel then refuses it with EINVAL, an OpError).
+    secs = max(1, int(min(math.ceil(period), _INT_MAX)) if period != math.inf else _INT_MAX)
     if _TCP_KEEPIDLE is not None:
         c._setsockopt(socket.IPPROTO_TCP, _TCP_KEEPIDLE, secs)
     if _TCP_KEEPINTVL is not None:

@@ -93,6 +93,15 @@ def maxListenerBacklog() -> int:
     return _somaxconn
 
 
+def _check_backlog(backlog: Any) -> int:
+    if isinstance(backlog, bool) or not isinstance(backlog, int):
+        raise TypeError(f"gort.net.listen: backlog must be an int, not {type(backlog).__name__}")
+    if backlog < 0:
+        raise ValueError(f"gort.net.listen: backlog must be a non-negative int, not {backlog}")
+    # Go (maxListenerBacklog) caps it at 65535: the kernel caps it at somaxconn.
+    return min(backlog, 65535)
+
+
 def _dial_deadline(timeout: Any, deadline: Any) -> float | None:
     if timeout is not None:
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
@@ -251,8 +260,8 @@ def listen(network: str, address: Any, *, backlog: int | None = None,
     family, sotype, net = parse_network("listen", network, LISTEN_NETWORKS)
     if backlog is None:
         backlog = maxListenerBacklog()
-    elif isinstance(backlog, bool) or not isinstance(backlog, int) or backlog < 0:
-        raise ValueError(f"gort.net.listen: backlog must be a non-negative int, not {backlog!r}")
+    else:
+        backlog = _check_backlog(backlog)
     if not isinstance(reuse_port, bool):
         raise TypeError("gort.net.listen: reuse_port must be a bool")
     if family == AF_UNIX:

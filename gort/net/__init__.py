@@ -50,7 +50,7 @@ from .conn import (
     UnixConn,
     UnixListener,
 )
-from .dial import dial, listen, listen_packet
+from .dial import CanceledOpError, Dialer, ListenConfig, dial, listen, listen_packet
 from .errors import (
     AddrError,
     ConnAbortedError,
@@ -65,8 +65,9 @@ from .errors import (
 )
 
 __all__ = [
-    "AddrError", "ConnAbortedError", "ConnBrokenPipeError", "ConnRefusedError",
-    "ConnResetError", "Conn", "DNSError", "DeadlineExceededError", "Listener",
+    "AddrError", "CanceledOpError", "ConnAbortedError", "ConnBrokenPipeError", "ConnRefusedError",
+    "ConnResetError", "Conn", "DNSError", "DeadlineExceededError", "Dialer", "ListenConfig",
+    "Listener",
     "NetClosedError", "OpError", "PacketConn", "TCPAddr", "TCPConn", "TCPListener",
     "UDPAddr", "UDPConn", "UnixAddr", "UnixConn", "UnixListener", "UnknownNetworkError",
     "dial", "join_host_port", "listen", "listen_packet", "split_host_port",

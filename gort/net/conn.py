@@ -457,13 +457,14 @@ class UnixConn(PacketConn):
 class Listener(_FDOwner):
     """A listening socket (Go: net.Listener / *net.TCPListener)."""
 
-    __slots__ = ("fd", "net", "_laddr", "_conncls", "__weakref__")
+    __slots__ = ("fd", "net", "_laddr", "_conncls", "_keepalive", "__weakref__")
 
     def __init__(self, fd: FD, net: str, laddr: Any, conncls: type[Conn]) -> None:
         self.fd = fd
         self.net = net
         self._laddr = laddr
         self._conncls = conncls
+        self._keepalive: float | None = None  # ListenConfig.keep_alive for accepted conns
 
     def __repr__(self) -> str:
         state = "closed" if self.fd.fdmu.state & mutexClosed else f"fd={self.fd.sysfd}"
@@ -496,7 +497,7 @@ class Listener(_FDOwner):
             sock.setblocking(False)
             if fd.family != AF_UNIX:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                _keepalive(sock)
+                _keepalive(sock, self._keepalive)
             nfd = FD(sock)
             laddr = sockaddr_to_addr(fd.family, fd.sotype, sock.getsockname(), self.net)
         except OSError as e:
@@ -553,9 +554,15 @@ class UnixListener(Listener):
         super().close()
 
 
-def _keepalive(sock: socket.socket) -> None:
+def _keepalive(sock: socket.socket, period: float | None = None) -> None:
+    """Keep-alive on a new TCP conn (Go: setKeepAlive/setKeepAlivePeriod
+    in dial and accept).  period: None (or 0) is Go's default 15 s, a
+    negative one leaves keep-alive off (Go's Dialer/ListenConfig.KeepAlive)."""
+    if period is not None and period < 0:
+        return
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-    secs = int(DEFAULT_KEEPALIVE)
+    secs = int(DEFAULT_KEEPALIVE) if not period else max(1, int(min(math.ceil(period),
+                                                                   _INT_MAX)))
     if _TCP_KEEPIDLE is not None:
         sock.setsockopt(socket.IPPROTO_TCP, _TCP_KEEPIDLE, secs)
     if _TCP_KEEPINTVL is not None:

@@ -86,7 +86,7 @@ from typing import Any
 from gort.chan import Chan, closechan, nilchan
 from gort.sched.proc import add_mn_hook, newproc
 from gort.selectgo import recv, select
-from gort.time import _dur
+from gort.time import _WALLCLOCK_GUARD, _dur, _wallclock_mistake
 from gort.time import from_datetime as _from_datetime
 from gort.time.timers import MAXWHEN, addtimer, deltimer, timer
 
@@ -238,7 +238,8 @@ class _cancelCtx(Context):
             tp = type(p)
             if tp is _timerCtx:
                 if p._deadline == dl:
-                    _fireTimerCtx(p, 0)
+                    # Its timer is due but has not run: cancel deletes it.
+                    p._cancel(True, DeadlineExceeded, p._dlcause)
                     break
                 p = p._parent
             elif tp is _cancelCtx or tp is _valueCtx or tp is _afterFuncCtx:
@@ -558,8 +559,7 @@ def cause(c: Context) -> BaseException | None:
 
 
 def _fireTimerCtx(c: _timerCtx, seq: int) -> None:
-    # Runs on timerproc (must not block: cancel only closes channels), or
-    # from err()/done()'s clock check.
+    # Runs on timerproc (must not block: cancel only closes channels).
     if not _mn:
         c._timer = None  # fired: nothing for cancel to delete
     # (Under M:N cancel takes _timer under _mu; deltimer of a fired timer
@@ -585,7 +585,7 @@ def with_deadline_cause(parent: Context, d: float,
 
 
 def _withDeadline(parent: Context, d: Any, dlcause: BaseException | None,
-                  what: str) -> tuple[Context, CancelFunc]:
+                  what: str, relative: bool = False) -> tuple[Context, CancelFunc]:
     _checkparent(parent, what)
     if dlcause is not None and not isinstance(dlcause, BaseException):
         raise TypeError(f"gort.context.{what}: the cause must be an exception or None, "
@@ -606,6 +606,10 @@ def _withDeadline(parent: Context, d: Any, dlcause: BaseException | None,
         raise ValueError(f"gort.context.{what}: deadline is NaN")
     if d > MAXWHEN:
         d = MAXWHEN  # clamp (Go saturates a huge deadline too); never overflow
+    elif not relative and d - monotonic() > _WALLCLOCK_GUARD:
+        err = _wallclock_mistake(d, f"gort.context.{what}")
+        if err is not None:
+            raise err
     cur, ok = parent.deadline()
     if ok and cur < d:  # type: ignore[operator]
         return with_cancel(parent)
@@ -662,7 +666,7 @@ def _withTimeout(parent: Context, timeout: Any, dlcause: BaseException | None,
     elif timeout != timeout:
         raise ValueError(f"gort.context.{what}: timeout is NaN")
     return _withDeadline(parent, monotonic() + timeout if timeout < MAXWHEN else MAXWHEN,
-                         dlcause, what)
+                         dlcause, what, True)
 
 
 def with_value(parent: Context, key: Any, val: Any) -> Context:

@@ -394,3 +394,28 @@ def test_context_module_exports():
     for name in ("with_cancel_cause", "cause", "with_deadline_cause", "with_timeout_cause",
                  "without_cancel", "after_func"):
         assert name in context.__all__ and callable(getattr(context, name))
+
+
+def test_deadline_on_the_wall_clock_is_refused():
+    # time.time() + 5 where a time on now()'s clock belongs would never
+    # come: refused, as conn deadlines refuse it (docs/net.md).
+    import time
+
+    with pytest.raises(ValueError, match=r"wall-clock time \(time.time\(\)\)"):
+        with_deadline(background(), time.time() + 5)
+    with pytest.raises(ValueError, match="gort.context.with_deadline_cause"):
+        with_deadline_cause(background(), time.time() + 5, tooSlow)
+    # Far away on now()'s clock is fine (Go saturates it).
+    ctx, cancel = with_deadline(background(), gtime.now() + 300 * 365 * 86400.0)
+    assert ctx.err() is None
+    cancel()
+
+
+def test_long_timeout_is_not_taken_for_a_wall_clock_time():
+    # A relative timeout that lands near time.time()'s value is still a
+    # timeout: only absolute deadlines are checked.
+    import time
+
+    ctx, cancel = with_timeout(background(), time.time() - gtime.now())
+    assert ctx.err() is None
+    cancel()

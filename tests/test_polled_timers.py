@@ -132,3 +132,21 @@ def test_select_default_without_timers_does_not_yield():
         assert ran == [1]
 
     gort.run(main)
+
+
+def test_clock_expiry_leaves_no_timer_behind():
+    # err() that finds the deadline passed cancels the owner as its timer
+    # would, and deletes the (due, not yet run) timer: none is left.
+    from gort.time import timers
+
+    def main():
+        n0 = timers.numtimers()
+        ctx, cancel = context.with_timeout(context.background(), 0.02)
+        assert timers.numtimers() == n0 + 1
+        start = gtime.now()
+        while ctx.err() is None:
+            assert gtime.now() - start < 2.0
+        assert timers.numtimers() == n0
+        cancel()
+
+    gort.run(main)

@@ -33,10 +33,9 @@ import os
 import socket
 from datetime import datetime
 from time import monotonic
-from time import time as _walltime
 from typing import Any
 
-from gort.time import from_datetime
+from gort.time import _WALLCLOCK_GUARD, _wallclock_mistake, from_datetime
 
 from .addr import (
     AF_INET,
@@ -68,13 +67,6 @@ _TCP_KEEPIDLE = getattr(socket, "TCP_KEEPIDLE", getattr(socket, "TCP_KEEPALIVE",
 _TCP_KEEPINTVL = getattr(socket, "TCP_KEEPINTVL", None)
 
 
-# A float deadline more than this past now() and within ten times this of
-# time.time() is a wall-clock time, not one on now()'s clock: refused with a
-# hint (issue 16).  A far-future deadline elsewhere (now() + 292 years, Go's
-# TestDialTimeoutMaxDuration) is still just far away.
-_WALLCLOCK_GUARD = 365 * 86400.0
-
-
 def check_deadline(t: Any, what: str) -> float | None:
     """Validate a deadline: None, a datetime, or a real number on
     gort.time.now()'s (time.monotonic()'s) clock.  A huge value means no
@@ -99,12 +91,10 @@ def check_deadline(t: Any, what: str) -> float | None:
         return None
     if t == -_INF:
         return -_FAR_FUTURE
-    if t - monotonic() > _WALLCLOCK_GUARD and abs(t - _walltime()) < 10 * _WALLCLOCK_GUARD:
-        raise ValueError(
-            f"gort.net: {what}: deadline {t!r} is more than a year after gort.time.now() "
-            f"({monotonic():.3f}); it looks like a wall-clock time (time.time()).  Deadlines "
-            f"are on gort.time.now()'s monotonic clock: write gort.time.now() + seconds, "
-            f"pass a datetime, or None for no deadline")
+    if t - monotonic() > _WALLCLOCK_GUARD:  # cheap first test; the guard has the rest
+        err = _wallclock_mistake(t, f"gort.net: {what}")
+        if err is not None:
+            raise err
     return t
 
 

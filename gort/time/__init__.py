@@ -146,6 +146,26 @@ def from_datetime(dt: datetime) -> float:
     return monotonic() + (dt.timestamp() - _walltime())
 
 
+# A float time more than this past now() and within ten times this of
+# time.time() is a wall-clock time passed by mistake where a time on now()'s
+# clock belongs (issue 16): time.time() + 5 as a deadline would never come.
+# A far-future time elsewhere (now() + 292 years, Go's
+# TestDialTimeoutMaxDuration) is still just far away.
+_WALLCLOCK_GUARD = 365 * 86400.0
+
+
+def _wallclock_mistake(t: float, what: str) -> ValueError | None:
+    """The error for a time that looks like time.time() rather than now()."""
+    now = monotonic()
+    if t - now > _WALLCLOCK_GUARD and abs(t - _walltime()) < 10 * _WALLCLOCK_GUARD:
+        return ValueError(
+            f"{what}: deadline {t!r} is more than a year after gort.time.now() "
+            f"({now:.3f}); it looks like a wall-clock time (time.time()).  Deadlines "
+            f"are on gort.time.now()'s monotonic clock: write gort.time.now() + seconds, "
+            f"pass a datetime, or None for no deadline")
+    return None
+
+
 def _time(t: Any, what: str) -> float:
     """A time argument: a number on now()'s clock, or a datetime."""
     if isinstance(t, datetime):

@@ -32,8 +32,12 @@ Choices, and where gort differs
   and ``done()`` compare it with the clock: once it has passed, they
   cancel the context that owns it (as its timer would have) before
   answering.  Go 1.23's timer channels do the same when polled
-  (maybeRunChan).  ``gort.select`` with default and ``gort.gosched`` let
-  every other due timer run (see gort/selectgo.py).
+  (maybeRunChan).  ``err()`` of a context not yet canceled also lets any
+  other due timer run (it yields, as ``gort.select`` with default and
+  ``gort.gosched`` do; see gort/selectgo.py), so a loop polling
+  ``ctx.err()`` sees a cancel that a timer (``gort.time.after_func``)
+  makes.  ``done()`` only checks its own deadline: the runtime calls it on
+  timerproc, which must not yield.
 * ``err()`` returns the sentinel ``Canceled`` or ``DeadlineExceeded`` itself
   (identity, like Go's ``ctx.Err() == context.Canceled``).  They are exception
   instances, of ``CanceledError(Exception)`` and ``DeadlineExceededError
@@ -84,8 +88,8 @@ from time import monotonic
 from typing import Any
 
 from gort.chan import Chan, closechan, nilchan
-from gort.sched.proc import add_mn_hook, newproc
-from gort.selectgo import recv, select
+from gort.sched.proc import add_mn_hook, newproc, sched
+from gort.selectgo import _polltimers, recv, select
 from gort.time import _WALLCLOCK_GUARD, _dur, _wallclock_mistake
 from gort.time import from_datetime as _from_datetime
 from gort.time.timers import MAXWHEN, addtimer, deltimer, timer
@@ -114,6 +118,8 @@ Canceled = CanceledError("context canceled")
 DeadlineExceeded = DeadlineExceededError("context deadline exceeded")
 
 _mn = False  # M:N mode: cancelCtx._mu is taken (see the module docstring)
+_sched = sched
+_INF = float("inf")
 
 
 def _mnhook(on: bool) -> None:
@@ -267,18 +273,24 @@ class _cancelCtx(Context):
     def err(self) -> BaseException | None:
         e = self._err
         if e is None:
+            t0 = _sched.timer0when
             dl = self._dl
-            if dl is None or monotonic() < dl:
-                return None
-            self._expire()  # clock consistency (module docstring)
+            if dl is None and t0 == _INF:
+                return None  # no deadline, no timer pending: no clock read
+            now = monotonic()
+            if dl is not None and now >= dl:
+                self._expire()  # clock consistency (module docstring)
+            elif now >= t0:
+                _polltimers()  # another timer is due: let it run (it may cancel us)
             e = self._err
-        if e is not None:
-            if _mn:
-                # Set while a cancel holds _mu: wait for it to finish closing
-                # done and canceling children, as Go's locked Err would.
-                with self._mu or _mkmu(self):
-                    pass
-            e.__traceback__ = None  # a shared sentinel: see the module docstring
+            if e is None:
+                return None
+        if _mn:
+            # Set while a cancel holds _mu: wait for it to finish closing
+            # done and canceling children, as Go's locked Err would.
+            with self._mu or _mkmu(self):
+                pass
+        e.__traceback__ = None  # a shared sentinel: see the module docstring
         return e
 
     def value(self, key: Any) -> Any:

@@ -436,13 +436,14 @@ def _polltimers() -> None:
     clock when polled, which gort/chan.py does too.  The cost on the
     default path: one read of sched.timer0when while no timer is pending,
     plus a clock read while one is.  The select still returns its default:
-    the caller's next poll sees what the timers did."""
+    the caller's next poll sees what the timers did.  Also called by
+    ``ctx.err()`` (gort/context.py).  Never yields timerproc itself."""
     if _sched.timer0when <= _monotonic():
         try:
             gp = _getcurrent().gort_g
         except AttributeError:
             return  # not on an M (a foreign thread): nothing to yield
-        if gp is not None:
+        if gp is not None and gp is not _sched.timerg:
             gosched()
 
 

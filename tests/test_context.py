@@ -308,8 +308,8 @@ def test_select_on_done_with_work():
     # The pattern of the module docstring: whichever comes first.
     def main():
         work = gort.chan()
+        t0 = gtime.now()  # before with_timeout, which reads the clock after it
         ctx, cancel = context.with_timeout(context.background(), 0.02)
-        t0 = gtime.now()
         i, _, _ = gort.select(gort.recv(work), gort.recv(ctx.done()))
         assert i == 1 and gtime.since(t0) >= 0.02
         with pytest.raises(TimeoutError):

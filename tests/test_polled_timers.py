@@ -150,3 +150,21 @@ def test_clock_expiry_leaves_no_timer_behind():
         cancel()
 
     gort.run(main)
+
+
+@PROCS
+def test_polled_err_sees_a_cancel_made_by_a_timer(procs):
+    # ctx.err() lets other due timers run: here the cancel comes from an
+    # after_func timer, not from the context's own deadline.
+    def main():
+        gort.gomaxprocs(procs)
+        ctx, cancel = context.with_cancel(context.background())
+        gtime.after_func(0.05, cancel)
+        start = gtime.now()
+        while ctx.err() is None:
+            _work()
+            assert gtime.now() - start < 2.0, "the after_func timer never ran"
+        assert ctx.err() is context.Canceled
+        return gtime.now() - start
+
+    assert 0.045 <= gort.run(main) < 1.0

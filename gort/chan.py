@@ -690,9 +690,9 @@ class NilChan(Chan):
     what ``done()`` returns for a context that can never be canceled.
 
     A subclass of Chan, so that ``Chan``-typed code accepts it; its queues
-    stay empty forever (nothing is ever queued on it), which makes the
-    non-blocking internal paths (chansend/chanrecv with block=False) fail
-    at once without a special case.
+    stay empty forever (nothing is ever queued on it).  The Chan methods
+    (the hot paths) never test for it: it overrides them.  chansend,
+    chanrecv and closechan test for it next to None.
     """
 
     __slots__ = ()

@@ -599,7 +599,7 @@ def _timerready(pp: P, now: float) -> G | None:
             # timer due and yields to the P whose queue holds timerproc.
             return None
         s.timer0when = INF
-        if tg is None or tg.status != _Gwaiting:
+        if tg.status != _Gwaiting:
             return None
         tg.status = _Grunnable
     mp = tg.m

@@ -20,8 +20,12 @@ def _waitreason_of(fn):
     """Start fn in a goroutine, let it park, return its wait reason."""
     def main():
         gort.go(fn)
-        gort.gosched()
-        gs = [g for g in list(sched.allgs) if g.waitreason.endswith("(nil chan)")]
+        end = gtime.now() + 5  # bounded: at GOMAXPROCS > 1 another M may start it
+        while True:
+            gort.gosched()
+            gs = [g for g in list(sched.allgs) if g.waitreason.endswith("(nil chan)")]
+            if gs or gtime.now() > end:
+                break
         assert len(gs) == 1
         return gs[0].waitreason
     return main

@@ -9,7 +9,8 @@ Go: the net package over internal/poll.  Layers, bottom up:
   park in pollWait; deadlines and close wake the parked goroutine;
 * ``conn.py``      Conn/TCPConn/UDPConn/UnixConn/PacketConn and the
   listeners (net/net.go, tcpsock.go, udpsock.go, unixsock.go);
-* ``dial.py``      dial, listen, listen_packet (net/dial.go, sock_posix.go);
+* ``dial.py``      dial, listen, listen_packet, Dialer, ListenConfig
+                   (net/dial.go, sock_posix.go, fd_unix.go's connect);
 * ``lookup.py``    getaddrinfo on a worker thread, bounded by the dial deadline;
 * ``addr.py``      "host:port" parsing and the Addr types (net/ipsock.go);
 * ``errors.py``    OpError and friends (net/net.go, internal/poll/fd.go).

@@ -1,4 +1,4 @@
-"""dial, listen, listen_packet: making sockets.
+"""dial, listen, listen_packet, Dialer, ListenConfig: making sockets.
 
 Go: src/net/dial.go (Dialer.DialContext, dialSerial, partialDeadline,
 ListenConfig.Listen/ListenPacket), src/net/sock_posix.go (socket: create,
@@ -18,6 +18,12 @@ Where gort differs from Go, and why:
   time.monotonic(); the earlier of the two wins.
 * A name is resolved with getaddrinfo on a worker thread (see lookup.py);
   literal IPs are parsed in place, without a thread or a syscall.
+* ``Dialer.dial_context``: Go's netFD.connect starts a goroutine per dial
+  that waits for ctx.Done() and then sets a write deadline in the past;
+  gort arms ``context.after_func`` once the connect is in progress
+  (``_interrupter``), so a goroutine is started only if ctx is done in
+  time.  A cancel during a name lookup is seen when the lookup returns.
+* ``ListenConfig.reuse_port`` is gort's: Go sets SO_REUSEPORT in Control.
 """
 
 from __future__ import annotations

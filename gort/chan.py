@@ -264,8 +264,10 @@ class waitq:
 _newwaitq = object.__new__
 
 # Go: makechan panics when elemsize*cap exceeds maxAlloc (2**48 on 64-bit
-# Linux); a buffered value here is one 8-byte reference.
-MAXCAP = (1 << 48) // 8
+# Linux); a buffered value here is one 8-byte reference.  2**45 - 1, so that
+# Chan() tests the range with one shift: ``cap >> 45`` is 0 exactly for
+# 0 <= cap <= MAXCAP (a negative cap shifts to -1).
+MAXCAP = (1 << 45) - 1
 
 
 def _checkcap(cap: Any) -> int:
@@ -309,7 +311,7 @@ class Chan:
     def __init__(self, cap: int = 0) -> None:
         # Go: makechan.  Timers and contexts make a Chan per call, so this
         # is kept short: no Python-level waitq.__init__, no lock object.
-        if type(cap) is not int or not 0 <= cap <= MAXCAP:
+        if type(cap) is not int or cap >> 45:  # not 0 <= cap <= MAXCAP
             cap = _checkcap(cap)
         self.buf: deque[Any] = deque()
         self.dataqsiz = cap
@@ -671,7 +673,7 @@ def chan(cap: int = 0) -> Chan:
     """Make a channel with a buffer of ``cap`` values (Go: ``make(chan T, cap)``).
 
     cap 0 (the default) makes an unbuffered channel: a send waits for a
-    receiver.  A negative cap, or one above MAXCAP (2**45), raises
+    receiver.  A negative cap, or one above MAXCAP (2**45 - 1), raises
     ValueError (Go: "makechan: size out of range"), a non-int TypeError.
     """
     return Chan(cap)

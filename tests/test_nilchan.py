@@ -131,7 +131,8 @@ def test_makechan_size_out_of_range():
     with pytest.raises(ValueError, match="makechan: size out of range"):
         gort.chan(2**100)
     with pytest.raises(ValueError, match="makechan: size out of range"):
-        gort.chan((1 << 45) + 1)
+        gort.chan(1 << 45)
     with pytest.raises(ValueError, match="makechan: size out of range"):
         gort.chan(-1)
-    assert gort.chan(1 << 45).cap == 1 << 45  # the largest is accepted
+    assert gort.chan((1 << 45) - 1).cap == (1 << 45) - 1  # the largest is accepted
+    assert gort.chan(0).cap == 0 and gort.chan(1).cap == 1

@@ -246,3 +246,39 @@ def test_listen_config_reuse_port_shares_a_port():
         _close(*conns, a, b)
 
     gort.run(main)
+
+
+@pytest.mark.parametrize("procs", [1, 4])
+def test_many_dials_in_progress_one_cancel(procs):
+    # 16 goroutines connect to a full backlog at once; one cancel of their
+    # shared parent aborts every connect, with nothing left behind.
+    def main():
+        gort.gomaxprocs(procs)
+        ln, fillers = _full_listener()
+        parent, cancel = context.with_cancel(context.background())
+        results = gort.chan(16)
+        d = net.Dialer(timeout=30)
+
+        def dialer():
+            ctx, c2 = context.with_cancel(parent)
+            try:
+                d.dial_context(ctx, "tcp", ln.addr).close()
+                results.send("connected")
+            except net.CanceledOpError:
+                results.send("canceled")
+            except BaseException as e:  # reported, not lost
+                results.send(repr(e))
+            finally:
+                c2()
+
+        for _ in range(16):
+            gort.go(dialer)
+        gtime.sleep(0.05)
+        t0 = gtime.now()
+        cancel()
+        got = [results.recv() for _ in range(16)]
+        assert got == ["canceled"] * 16, got
+        assert gtime.now() - t0 < 5.0
+        _close(*fillers, ln)
+
+    gort.run(main)

@@ -54,10 +54,12 @@ Where gort differs, and why
   a Deadlock raised in a lazily started runtime's main greenlet) takes its
   sudog off the wait queue on the way out, so a channel that outlives a
   run never hands a value to a dead goroutine.  Go has no such exits.
-* Go's nil channel has no object here: ``None`` is the nil channel.
-  ``chansend``/``chanrecv``/``closechan`` accept it with Go's behaviour
-  (block forever, fail without blocking, "close of nil channel"); select
-  accepts it as a never-ready case.
+* Go's nil channel is ``nilchan``, the one instance of ``NilChan`` (a
+  Chan subclass whose methods block forever; close raises "close of nil
+  channel").  ``None`` is accepted as the nil channel too:
+  ``chansend``/``chanrecv``/``closechan`` and select treat both alike
+  (block forever, fail without blocking, "close of nil channel", a
+  never-ready case).
 * Go 1.23 timer channels: ``Chan.timer`` is the runtime timer gort.time
   sets on a Timer/Ticker channel (a ``chantimer``, gort/time/timers.py); as
   in Go, len() and cap of a timer channel are 0.  The hooks are Go's, on
@@ -87,6 +89,7 @@ from typing import Any
 from greenlet import getcurrent as _getcurrent
 
 from .sched import synctest as _st
+from .sched.error import Panic
 from .sched.proc import add_mn_hook, getg, gopark, goready
 from .sched.runtime2 import (
     gList,
@@ -97,8 +100,8 @@ from .sched.runtime2 import (
     waitReasonChanSendNilChan,
 )
 
-__all__ = ["Chan", "ClosedChannelError", "SynctestBubbleError", "chan", "chanrecv", "chansend",
-           "closechan", "waitq"]
+__all__ = ["Chan", "ClosedChannelError", "MAXCAP", "NilChan", "SynctestBubbleError", "chan",
+           "chanrecv", "chansend", "closechan", "nilchan", "waitq"]
 
 # M:N: set by the scheduler's mn hook before a second M starts, cleared when
 # the run ends.  While False no channel lock is taken (module docstring).
@@ -164,18 +167,18 @@ def _bubblecheck(c: Chan, op: str) -> None:
         raise SynctestBubbleError(f"{op} {prep} synctest channel from outside bubble")
 
 
-class SynctestBubbleError(RuntimeError):
+class SynctestBubbleError(Panic):
     """A channel, timer or ticker of a synctest bubble was used from outside
     it (Go makes this a fatal error)."""
 
 
-class ClosedChannelError(RuntimeError):
+class ClosedChannelError(Panic):
     """A send on, or a close of, a closed channel (Go's panics
     "send on closed channel", "close of closed channel", "close of nil channel").
 
-    It subclasses RuntimeError because Go's are runtime errors (their
-    plainError type implements runtime.Error): programming errors, not
-    conditions to retry.
+    It subclasses gort.Panic (a RuntimeError) because Go's are runtime
+    errors (their plainError type implements runtime.Error): programming
+    errors, not conditions to retry.
     """
 
 
@@ -282,6 +285,12 @@ class waitq:
 
 _newwaitq = object.__new__
 
+# Go: makechan panics when elemsize*cap exceeds maxAlloc (2**48 on 64-bit
+# Linux); a buffered value here is one 8-byte reference.  2**45 - 1, so that
+# Chan() tests the range with one shift: ``cap >> 45`` is 0 exactly for
+# 0 <= cap <= MAXCAP (a negative cap shifts to -1).
+MAXCAP = (1 << 45) - 1
+
 
 def _checkcap(cap: Any) -> int:
     """makechan's checks, off the fast path: any integer (IntEnum, numpy
@@ -297,6 +306,9 @@ def _checkcap(cap: Any) -> int:
     if cap < 0:
         raise ValueError(f"gort.chan: negative buffer size {cap} (Go: makechan: size out "
                          "of range)")
+    if cap > MAXCAP:
+        raise ValueError(f"gort.chan: buffer size {cap} is more than {MAXCAP} (Go: "
+                         "makechan: size out of range)")
     return cap
 
 
@@ -321,7 +333,7 @@ class Chan:
     def __init__(self, cap: int = 0) -> None:
         # Go: makechan.  Timers and contexts make a Chan per call, so this
         # is kept short: no Python-level waitq.__init__, no lock object.
-        if type(cap) is not int or cap < 0:
+        if type(cap) is not int or cap >> 45:  # not 0 <= cap <= MAXCAP
             cap = _checkcap(cap)
         self.buf: deque[Any] = deque()
         self.dataqsiz = cap
@@ -693,9 +705,78 @@ def chan(cap: int = 0) -> Chan:
     """Make a channel with a buffer of ``cap`` values (Go: ``make(chan T, cap)``).
 
     cap 0 (the default) makes an unbuffered channel: a send waits for a
-    receiver.  A negative cap raises ValueError, a non-int TypeError.
+    receiver.  A negative cap, or one above MAXCAP (2**45 - 1), raises
+    ValueError (Go: "makechan: size out of range"), a non-int TypeError.
     """
     return Chan(cap)
+
+
+class NilChan(Chan):
+    """Go's nil channel: the one instance is ``gort.nilchan``.
+
+    A send or receive blocks forever (wait reasons "chan send (nil chan)" /
+    "chan receive (nil chan)"; if nothing else can run, that is a Deadlock
+    with a dump, as in Go); ``for v in nilchan`` blocks forever too;
+    ``close()`` raises ClosedChannelError("close of nil channel"); len 0,
+    cap 0; a select case on it is never ready (recv()/send() turn it into
+    None, the nil case select already knows).  It is false in a boolean
+    test (``if ch`` means "not nil", as for every other Chan), and it is
+    what ``done()`` returns for a context that can never be canceled.
+
+    A subclass of Chan, so that ``Chan``-typed code accepts it; its queues
+    stay empty forever (nothing is ever queued on it).  The Chan methods
+    (the hot paths) never test for it: it overrides them.  chansend,
+    chanrecv and closechan test for it next to None.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls) -> NilChan:
+        return nilchan  # one nil channel, as Go has one nil value per type
+
+    def __init__(self) -> None:
+        pass
+
+    def send(self, v: Any) -> None:
+        """Block forever (Go: a send on a nil channel)."""
+        gopark(None, None, waitReasonChanSendNilChan)
+        raise AssertionError("unreachable")
+
+    def recv(self) -> Any:
+        """Block forever (Go: a receive from a nil channel)."""
+        gopark(None, None, waitReasonChanReceiveNilChan)
+        raise AssertionError("unreachable")
+
+    def recv_ok(self) -> tuple[Any, bool]:
+        """Block forever (Go: a receive from a nil channel)."""
+        return self.recv(), True
+
+    def __next__(self) -> Any:
+        return self.recv()
+
+    def close(self) -> None:
+        """Raise ClosedChannelError("close of nil channel") (Go's panic)."""
+        raise ClosedChannelError("close of nil channel")
+
+    def __len__(self) -> int:
+        return 0
+
+    @property
+    def cap(self) -> int:
+        return 0
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "gort.nilchan"
+
+    def __reduce__(self) -> str:
+        return "nilchan"  # pickles and copies as the singleton
+
+
+nilchan: NilChan = object.__new__(NilChan)
+Chan.__init__(nilchan, 0)
 
 
 # --------------------------------------------------------------------------
@@ -745,7 +826,7 @@ def chansend(c: Chan | None, v: Any, block: bool) -> bool:
     ClosedChannelError either way.  c None is the nil channel: a blocking
     send parks forever ("chan send (nil chan)").
     """
-    if c is None:
+    if c is None or c is nilchan:
         if not block:
             return False
         gopark(None, None, waitReasonChanSendNilChan)
@@ -784,7 +865,7 @@ def chanrecv(c: Chan | None, block: bool) -> tuple[bool, Any, bool]:
     channel is closed and drained (value None).  c None is the nil
     channel: a blocking receive parks forever ("chan receive (nil chan)").
     """
-    if c is None:
+    if c is None or c is nilchan:
         if not block:
             return False, None, False
         gopark(None, None, waitReasonChanReceiveNilChan)
@@ -822,7 +903,7 @@ def chanrecv(c: Chan | None, block: bool) -> tuple[bool, Any, bool]:
 def closechan(c: Chan | None) -> None:
     """Go: closechan(c).  Wake every waiter: receivers get (None, False),
     senders raise ClosedChannelError when they run."""
-    if c is None:
+    if c is None or c is nilchan:
         raise ClosedChannelError("close of nil channel")
     if c.bubble is not None:
         _bubblecheck(c, "close")

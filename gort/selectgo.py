@@ -66,6 +66,9 @@ Where gort differs, and why
   reads the winner's index instead of searching for it.
 * A select killed while parked (teardown, a lazy runtime's Deadlock) takes
   all its sudogs off their queues before the exception goes on.
+* A select that takes its default while a timer is due yields first
+  (``_polltimers``): without preemption, a goroutine that polls in a loop
+  would otherwise starve timerproc, and with it every timeout.
 * Go 1.23 timer channels (see gort/chan.py and gort/time/timers.py): pass 1
   asks a timer channel's empty receive case ``t.maybeRunChan()`` when it
   reaches it in pollorder (Go asks every timer case first, and buffers what
@@ -82,15 +85,16 @@ from __future__ import annotations
 
 import itertools
 from random import random as _random
+from time import monotonic as _monotonic
 from typing import Any
 
 from greenlet import getcurrent as _getcurrent
 
-from .chan import Chan, ClosedChannelError, _bubblecheck, _chanlock, chanrecv, chansend
+from .chan import Chan, ClosedChannelError, _bubblecheck, _chanlock, chanrecv, chansend, nilchan
 from .chan import recv as _recvfrom
 from .chan import send as _sendto
 from .sched import synctest as _st
-from .sched.proc import add_mn_hook, getg, gopark
+from .sched.proc import add_mn_hook, getg, gopark, gosched, sched
 from .sched.runtime2 import sudog, waitReasonSelect, waitReasonSelectNoCases
 
 __all__ = ["recv", "select", "selectgo", "send"]
@@ -118,6 +122,8 @@ _SUDOGCACHE_MAX = 128
 _sudogcache: list[sudog] = []
 
 _mn = False  # M:N: channel locks are taken (module docstring)
+_sched = sched
+_INF = float("inf")
 
 
 def _mnhook(on: bool) -> None:
@@ -130,17 +136,23 @@ add_mn_hook(_mnhook)
 
 def recv(ch: Chan | None) -> tuple:
     """A receive case for select (Go: ``case v, ok := <-ch``).  ch may be
-    None, the nil channel: the case is never ready."""
-    if ch is not None and type(ch) is not Chan and not isinstance(ch, Chan):
-        raise TypeError(f"gort.recv: expected a Chan or None, not {type(ch).__name__}")
+    gort.nilchan or None, the nil channel: the case is never ready."""
+    if type(ch) is not Chan and ch is not None:
+        if ch is nilchan:
+            return (caseRecv, None, None)  # select knows None as the nil case
+        if not isinstance(ch, Chan):
+            raise TypeError(f"gort.recv: expected a Chan or None, not {type(ch).__name__}")
     return (caseRecv, ch, None)
 
 
 def send(ch: Chan | None, v: Any) -> tuple:
-    """A send case for select (Go: ``case ch <- v``).  ch may be None, the
-    nil channel: the case is never ready."""
-    if ch is not None and type(ch) is not Chan and not isinstance(ch, Chan):
-        raise TypeError(f"gort.send: expected a Chan or None, not {type(ch).__name__}")
+    """A send case for select (Go: ``case ch <- v``).  ch may be
+    gort.nilchan or None, the nil channel: the case is never ready."""
+    if type(ch) is not Chan and ch is not None:
+        if ch is nilchan:
+            return (caseSend, None, v)
+        if not isinstance(ch, Chan):
+            raise TypeError(f"gort.send: expected a Chan or None, not {type(ch).__name__}")
     return (caseSend, ch, v)
 
 
@@ -210,8 +222,13 @@ def select(*cases: tuple, default: bool = False) -> tuple[int, Any, bool]:
         kind, c, elem = cases[0]
         if kind is caseRecv:
             selected, v, ok = chanrecv(c, not default)
-            return (0, v, ok) if selected else (-1, None, False)
-        return (0, None, False) if chansend(c, elem, not default) else (-1, None, False)
+            if selected:
+                return 0, v, ok
+        elif chansend(c, elem, not default):
+            return 0, None, False
+        if _sched.timer0when != _INF:
+            _polltimers()  # the default is taken: let due timers run
+        return -1, None, False
 
     # pollorder: a random permutation of the cases (Go: cheaprandn
     # insertion, leaving out nil channels; gort skips those in pass 1).
@@ -294,6 +311,9 @@ def select(*cases: tuple, default: bool = False) -> tuple[int, Any, bool]:
         if default:
             if locks:
                 _selunlock(locks)
+            if _sched.timer0when != _INF:
+                locks = None  # unlocked: the except below must not unlock again
+                _polltimers()  # the default is taken: let due timers run
             return -1, None, False
     except BaseException:
         # sclose, or anything unexpected: never leave the channels locked
@@ -411,6 +431,26 @@ def select(*cases: tuple, default: bool = False) -> tuple[int, Any, bool]:
     if not success:
         raise ClosedChannelError("send on closed channel")  # woken by close
     return casi, None, False
+
+
+def _polltimers() -> None:
+    """A select took its default while a timer is pending: if the timer is
+    due, yield, so that timerproc runs it (gort has no preemption, and a
+    goroutine polling ``select(..., default=True)`` in a loop would never let
+    it).  Go runs timers on every P's scheduling rounds and preempts a
+    goroutine that never blocks; Go 1.23's timer channels also check the
+    clock when polled, which gort/chan.py does too.  The cost on the
+    default path: one read of sched.timer0when while no timer is pending,
+    plus a clock read while one is.  The select still returns its default:
+    the caller's next poll sees what the timers did.  Also called by
+    ``ctx.err()`` (gort/context.py).  Never yields timerproc itself."""
+    if _sched.timer0when <= _monotonic():
+        try:
+            gp = _getcurrent().gort_g
+        except AttributeError:
+            return  # not on an M (a foreign thread): nothing to yield
+        if gp is not None and gp is not _sched.timerg:
+            gosched()
 
 
 def _lockorder(cases: tuple | list, order: list[int]) -> list[int]:

@@ -18,7 +18,7 @@ def closed(c):
 def test_background_and_todo():
     for ctx, name in ((context.background(), "context.Background"),
                       (context.todo(), "context.TODO")):
-        assert ctx.done() is None
+        assert ctx.done() is gort.nilchan
         assert ctx.err() is None
         assert ctx.deadline() == (None, False)
         assert ctx.value("k") is None
@@ -183,7 +183,7 @@ def test_with_value():
         assert c.value(k1) == "a" and c.value(k2) == "b"
         assert d.value(k1) == "shadow" and d.value(k2) == "b"
         assert d.value("missing") is None
-        assert d.done() is c.done() and a.done() is None
+        assert d.done() is c.done() and a.done() is gort.nilchan
         assert "WithValue" in repr(b)
         cancel()
         assert d.err() is context.Canceled
@@ -308,8 +308,8 @@ def test_select_on_done_with_work():
     # The pattern of the module docstring: whichever comes first.
     def main():
         work = gort.chan()
+        t0 = gtime.now()  # before with_timeout, which reads the clock after it
         ctx, cancel = context.with_timeout(context.background(), 0.02)
-        t0 = gtime.now()
         i, _, _ = gort.select(gort.recv(work), gort.recv(ctx.done()))
         assert i == 1 and gtime.since(t0) >= 0.02
         with pytest.raises(TimeoutError):

@@ -67,3 +67,11 @@ def test_tour_with_trace(tmp_path):
 def test_tour_on_poll_backend(backend):
     out = _run("samples/tour.py", env={"GORTNETPOLL": backend})
     assert "9. G2 returned" in out
+
+
+def test_reuse_port_server_self_test():
+    # Two worker processes on one port (ListenConfig(reuse_port=True)); the
+    # kernel spreads 40 loopback connections over both.
+    out = _run("samples/reuse_port_server.py", "--self-test", timeout=120)
+    assert "40 connections served by 2 processes" in out
+    assert "reuse_port self-test: ok" in out

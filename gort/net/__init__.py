@@ -9,7 +9,8 @@ Go: the net package over internal/poll.  Layers, bottom up:
   park in pollWait; deadlines and close wake the parked goroutine;
 * ``conn.py``      Conn/TCPConn/UDPConn/UnixConn/PacketConn and the
   listeners (net/net.go, tcpsock.go, udpsock.go, unixsock.go);
-* ``dial.py``      dial, listen, listen_packet (net/dial.go, sock_posix.go);
+* ``dial.py``      dial, listen, listen_packet, Dialer, ListenConfig
+                   (net/dial.go, sock_posix.go, fd_unix.go's connect);
 * ``lookup.py``    getaddrinfo on a worker thread, bounded by the dial deadline;
 * ``addr.py``      "host:port" parsing and the Addr types (net/ipsock.go);
 * ``errors.py``    OpError and friends (net/net.go, internal/poll/fd.go).
@@ -50,7 +51,7 @@ from .conn import (
     UnixConn,
     UnixListener,
 )
-from .dial import dial, listen, listen_packet
+from .dial import CanceledOpError, Dialer, ListenConfig, dial, listen, listen_packet
 from .errors import (
     AddrError,
     ConnAbortedError,
@@ -65,8 +66,9 @@ from .errors import (
 )
 
 __all__ = [
-    "AddrError", "ConnAbortedError", "ConnBrokenPipeError", "ConnRefusedError",
-    "ConnResetError", "Conn", "DNSError", "DeadlineExceededError", "Listener",
+    "AddrError", "CanceledOpError", "ConnAbortedError", "ConnBrokenPipeError", "ConnRefusedError",
+    "ConnResetError", "Conn", "DNSError", "DeadlineExceededError", "Dialer", "ListenConfig",
+    "Listener",
     "NetClosedError", "OpError", "PacketConn", "TCPAddr", "TCPConn", "TCPListener",
     "UDPAddr", "UDPConn", "UnixAddr", "UnixConn", "UnixListener", "UnknownNetworkError",
     "dial", "join_host_port", "listen", "listen_packet", "split_host_port",

@@ -58,6 +58,11 @@ def parse_network(op: str, network: Any, allowed: tuple[str, ...]) -> tuple[int,
 
 def join_host_port(host: str, port: int | str) -> str:
     """Go: net.JoinHostPort: "host:port", or "[host]:port" when host has a colon."""
+    if not isinstance(host, str):
+        raise TypeError(f"gort.net.join_host_port: host must be a str, not {type(host).__name__}")
+    if isinstance(port, bool) or not isinstance(port, (int, str)):
+        raise TypeError("gort.net.join_host_port: port must be an int or a str, not "
+                        f"{type(port).__name__}")
     if ":" in host:
         return f"[{host}]:{port}"
     return f"{host}:{port}"
@@ -66,6 +71,10 @@ def join_host_port(host: str, port: int | str) -> str:
 def split_host_port(hostport: str, op: str = "split", net: str = "") -> tuple[str, str]:
     """Go: net.SplitHostPort.  "host:port", "[host]:port" or "[host%zone]:port"
     -> (host, port) as strings.  Raises AddrError with Go's messages."""
+
+    if not isinstance(hostport, str):
+        raise TypeError(f"gort.net.split_host_port: hostport must be a 'host:port' str, "
+                        f"not {type(hostport).__name__}")
 
     def bad(why: str) -> AddrError:
         return AddrError(op, net, hostport, why)
@@ -156,13 +165,20 @@ def literal_sockaddr(host: str, port: int, family: int) -> tuple[int, tuple] | N
             _inet_pton(AF_INET6, ip)
         except OSError:
             return None
+        # A zone is an interface name or index (Go: ipv6ZoneCache.index; an
+        # unknown name is index 0 there too).  The sockaddr carries it as
+        # scope_id and the address without it: CPython's connect/bind would
+        # hand "::1%lo" to getaddrinfo, which fails for a name.
         scope = 0
         if zone:
-            try:
-                scope = int(zone) if zone.isdigit() else socket.if_nametoindex(zone)
-            except OSError:
-                return None
-        return AF_INET6, (host, port, 0, scope)
+            if zone.isascii() and zone.isdigit():
+                scope = int(zone)
+            else:
+                try:
+                    scope = socket.if_nametoindex(zone)
+                except (OSError, ValueError):
+                    scope = 0
+        return AF_INET6, (ip, port, 0, scope)
     return None
 
 
@@ -238,11 +254,22 @@ def sockaddr_to_addr(family: int, sotype: int, sa: Any, net: str = "") -> Any:
     if sa is None:
         return None
     ip = sa[0]
-    if family == AF_INET6 and ip.startswith("::ffff:") and "." in ip:
-        ip = ip[7:]  # Go prints an IPv4-mapped address as IPv4 (IP.String, To4)
+    if family == AF_INET6:
+        if ip.startswith("::ffff:") and "." in ip:
+            ip = ip[7:]  # Go prints an IPv4-mapped address as IPv4 (IP.String, To4)
+        elif len(sa) > 3 and sa[3] and "%" not in ip:
+            ip = f"{ip}%{_zonename(sa[3])}"  # Go: IPAddr.Zone, from the scope id
     if sotype == socket.SOCK_DGRAM:
         return UDPAddr(ip, sa[1])
     return TCPAddr(ip, sa[1])
+
+
+def _zonename(index: int) -> str:
+    """Go: ipv6ZoneCache.name -- the interface name, else the index."""
+    try:
+        return socket.if_indextoname(index)
+    except (OSError, ValueError, OverflowError):
+        return str(index)
 
 
 def unix_sockaddr(name: str) -> str:

@@ -28,9 +28,14 @@ Where gort differs from Go, and why:
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import socket
+from datetime import datetime
+from time import monotonic
 from typing import Any
+
+from gort.time import _WALLCLOCK_GUARD, _wallclock_mistake, from_datetime
 
 from .addr import (
     AF_INET,
@@ -51,6 +56,7 @@ __all__ = ["Conn", "Listener", "PacketConn", "TCPConn", "TCPListener", "UDPConn"
            "UnixListener"]
 
 _INF = math.inf
+_INT_MAX = (1 << 31) - 1  # a setsockopt int
 # A deadline further away than this is "no deadline": a float that large
 # would only overflow the poller's timeout arithmetic (Go clamps huge
 # durations to the far future the same way, TestDialTimeoutMaxDuration).
@@ -62,19 +68,33 @@ _TCP_KEEPINTVL = getattr(socket, "TCP_KEEPINTVL", None)
 
 
 def check_deadline(t: Any, what: str) -> float | None:
-    """Validate a deadline: None, or a real number on time.monotonic()'s clock."""
+    """Validate a deadline: None, a datetime, or a real number on
+    gort.time.now()'s (time.monotonic()'s) clock.  A huge value means no
+    deadline; a float more than a year past now() is refused as a wall-clock
+    time."""
     if t is None:
         return None
-    if isinstance(t, bool) or not isinstance(t, (int, float)):
-        raise TypeError(f"gort.net: {what}: deadline must be None or a number of seconds "
-                        f"on gort.time.now()'s clock, not {type(t).__name__}")
-    t = float(t)
+    tp = type(t)
+    if tp is not float and tp is not int:
+        if isinstance(t, datetime):
+            return from_datetime(t)
+        if isinstance(t, bool) or not isinstance(t, numbers.Real):
+            raise TypeError(f"gort.net: {what}: deadline must be None, a datetime or a time "
+                            f"on gort.time.now()'s clock (a number), not {type(t).__name__}")
+    try:
+        t = float(t)
+    except OverflowError:  # an int beyond a float's range
+        return None if t > 0 else -_FAR_FUTURE
     if t != t:
         raise ValueError(f"gort.net: {what}: deadline is NaN")
     if t >= _FAR_FUTURE:
         return None
     if t == -_INF:
         return -_FAR_FUTURE
+    if t - monotonic() > _WALLCLOCK_GUARD:  # cheap first test; the guard has the rest
+        err = _wallclock_mistake(t, f"gort.net: {what}")
+        if err is not None:
+            raise err
     return t
 
 
@@ -277,6 +297,10 @@ class Conn(_FDOwner):
     # -- socket options -----------------------------------------------------
 
     def _setsockopt(self, level: int, opt: int, value: int) -> None:
+        if value > _INT_MAX:
+            # A C int: the kernel caps buffer sizes (rmem_max) anyway, and an
+            # option it cannot take fails with EINVAL, an OpError.
+            value = _INT_MAX
         try:
             self.fd.setsockopt(level, opt, value)
         except OSError as e:
@@ -339,7 +363,11 @@ class TCPConn(Conn):
         if sec is None or (not isinstance(sec, bool) and isinstance(sec, int) and sec < 0):
             val = struct.pack("ii", 0, 0)
         else:
-            val = struct.pack("ii", 1, check_size(sec, "set_linger"))
+            sec = check_size(sec, "set_linger")
+            if sec > _INT_MAX:
+                raise ValueError(f"gort.net: set_linger: {sec} seconds is more than the "
+                                 f"socket option holds ({_INT_MAX})")
+            val = struct.pack("ii", 1, sec)
         try:
             self.fd.incref()
             try:
@@ -354,7 +382,9 @@ def set_keepalive_period(c: Conn, period: Any) -> None:
     if isinstance(period, bool) or not isinstance(period, (int, float)) or not period > 0:
         raise ValueError(f"gort.net: set_keepalive: period must be a positive number of "
                          f"seconds, not {period!r}")
-    secs = max(1, int(math.ceil(period)))  # Go: roundDurationUp(d, time.Second)
+    # Go: roundDurationUp(d, time.Second); a C int (an inf period too: the
+    # kernel then refuses it with EINVAL, an OpError).
+    secs = max(1, int(min(math.ceil(period), _INT_MAX)) if period != math.inf else _INT_MAX)
     if _TCP_KEEPIDLE is not None:
         c._setsockopt(socket.IPPROTO_TCP, _TCP_KEEPIDLE, secs)
     if _TCP_KEEPINTVL is not None:
@@ -438,13 +468,14 @@ class UnixConn(PacketConn):
 class Listener(_FDOwner):
     """A listening socket (Go: net.Listener / *net.TCPListener)."""
 
-    __slots__ = ("fd", "net", "_laddr", "_conncls", "__weakref__")
+    __slots__ = ("fd", "net", "_laddr", "_conncls", "_keepalive", "__weakref__")
 
     def __init__(self, fd: FD, net: str, laddr: Any, conncls: type[Conn]) -> None:
         self.fd = fd
         self.net = net
         self._laddr = laddr
         self._conncls = conncls
+        self._keepalive: float | None = None  # ListenConfig.keep_alive for accepted conns
 
     def __repr__(self) -> str:
         state = "closed" if self.fd.fdmu.state & mutexClosed else f"fd={self.fd.sysfd}"
@@ -477,7 +508,7 @@ class Listener(_FDOwner):
             sock.setblocking(False)
             if fd.family != AF_UNIX:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                _keepalive(sock)
+                _keepalive(sock, self._keepalive)
             nfd = FD(sock)
             laddr = sockaddr_to_addr(fd.family, fd.sotype, sock.getsockname(), self.net)
         except OSError as e:
@@ -534,9 +565,15 @@ class UnixListener(Listener):
         super().close()
 
 
-def _keepalive(sock: socket.socket) -> None:
+def _keepalive(sock: socket.socket, period: float | None = None) -> None:
+    """Keep-alive on a new TCP conn (Go: setKeepAlive/setKeepAlivePeriod
+    in dial and accept).  period: None (or 0) is Go's default 15 s, a
+    negative one leaves keep-alive off (Go's Dialer/ListenConfig.KeepAlive)."""
+    if period is not None and period < 0:
+        return
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-    secs = int(DEFAULT_KEEPALIVE)
+    secs = int(DEFAULT_KEEPALIVE) if not period else max(1, int(min(math.ceil(period),
+                                                                   _INT_MAX)))
     if _TCP_KEEPIDLE is not None:
         sock.setsockopt(socket.IPPROTO_TCP, _TCP_KEEPIDLE, secs)
     if _TCP_KEEPINTVL is not None:

@@ -254,33 +254,61 @@ def _rebuild_dns(op: str, net: str, source: Any, addr: Any, err: Any, name: str)
     return DNSError(op, net, source, addr, err, name=name)
 
 
-class UnknownNetworkError(ValueError):
+class _InputError(OSError, ValueError):
+    """A net error caused by a bad argument: an OSError, like every gort.net
+    error (in Go every dial failure is a net.Error, so ``except OSError``
+    around a dial must catch it), and a ValueError too, as it was before.
+    Its errno is None: no system call failed.  (OSError parses its
+    arguments in __init__ for a subclass that defines one, so errno is not
+    taken from op.)"""
+
+    def __str__(self) -> str:
+        return self.args[0] if self.args else ""
+
+    def timeout(self) -> bool:
+        """Go: net.Error.Timeout."""
+        return False
+
+    def temporary(self) -> bool:
+        """Go: net.Error.Temporary."""
+        return False
+
+
+class UnknownNetworkError(_InputError):
     """The network name is not one gort.net knows (Go: UnknownNetworkError).
+    An OSError and a ValueError.
 
     ``str()``: "dial udpx: unknown network udpx".
     """
 
     def __init__(self, op: str, network: Any) -> None:
+        super().__init__(f"{op} {network}: unknown network {network}")
         self.op = op
         self.net = network
         self.addr = None
-        super().__init__(f"{op} {network}: unknown network {network}")
+
+    def __reduce__(self) -> Any:
+        return (type(self), (self.op, self.net))
 
 
-class AddrError(ValueError):
+class AddrError(_InputError):
     """A malformed or unusable address (Go: *net.AddrError inside an *OpError).
+    An OSError, as every gort.net error is, and a ValueError.
 
     ``str()``: "dial tcp: address 127.0.0.1:99999: invalid port".
     """
 
     def __init__(self, op: str, net: str, addr: Any, why: str) -> None:
+        prefix = f"{op} {net}: " if net else f"{op}: "
+        where = f"address {addr}: " if addr not in (None, "") else ""
+        super().__init__(prefix + where + why)
         self.op = op
         self.net = net
         self.addr = addr
         self.err = why
-        prefix = f"{op} {net}: " if net else f"{op}: "
-        where = f"address {addr}: " if addr not in (None, "") else ""
-        super().__init__(prefix + where + why)
+
+    def __reduce__(self) -> Any:
+        return (type(self), (self.op, self.net, self.addr, self.err))
 
 
 # Which public class wraps which builtin OSError subclass.
@@ -297,8 +325,8 @@ def wrap_error(op: str, net: str, source: Any, addr: Any, err: BaseException,
     """Wrap an error from the poll layer or the OS in the right OpError
     (Go: the ``&OpError{...}`` at the end of each net method, plus
     wrapSyscallError).  Anything that is not an OSError passes through."""
-    if isinstance(err, OpError):
-        return err
+    if isinstance(err, (OpError, _InputError)):
+        return err  # already gort's, with op and addr
     if isinstance(err, errDeadlineExceeded):
         return DeadlineExceededError(op, net, source, addr)
     if isinstance(err, errNetClosing):

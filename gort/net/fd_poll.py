@@ -56,6 +56,7 @@ import errno as _errno
 import os
 import socket
 import warnings as _warnings
+from collections.abc import Callable
 from typing import Any
 
 from gort.netpoll import (
@@ -427,10 +428,14 @@ class FD:
     # ------------------------------------------------------------------
     # connect (Go: net/fd_unix.go netFD.connect)
 
-    def connect(self, sa: Any, deadline: float | None) -> None:
+    def connect(self, sa: Any, deadline: float | None,
+                onwait: Callable[[], None] | None = None) -> None:
         """Start a non-blocking connect and wait for it, at most until
         ``deadline``.  The pollDesc is opened here, as Go opens it after
-        connect(2) has started."""
+        connect(2) has started.  ``onwait`` is called once the connect is
+        in progress and the pollDesc open, before the first wait: a
+        context's interrupter is armed there (Go: the goroutine netFD.connect
+        starts for ctx.Done, which sets a write deadline in the past)."""
         sock = self.sock
         err = sock.connect_ex(sa)  # type: ignore[union-attr]
         if err not in _EINPROGRESS and err not in (0, _errno.EISCONN):
@@ -442,6 +447,8 @@ class FD:
         pd = self.pd
         if deadline is not None:
             poll_runtime_pollSetDeadline(pd, deadline, "w")
+        if onwait is not None:
+            onwait()
         try:
             while True:
                 # Go: fd.pfd.WaitWrite() -- no pollReset: the readiness that

@@ -595,8 +595,13 @@ def _timerready(pp: P, now: float) -> G | None:
         if now < s.timer0when:
             return None
         tg = s.timerg
+        if tg is None:
+            # timerproc is queued but has not run yet: keep timer0when, so
+            # that a goroutine polling select-with-default still sees the
+            # timer due and yields to the P whose queue holds timerproc.
+            return None
         s.timer0when = INF
-        if tg is None or tg.status != _Gwaiting:
+        if tg.status != _Gwaiting:
             return None
         tg.status = _Grunnable
     mp = tg.m

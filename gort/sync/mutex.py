@@ -57,6 +57,7 @@ import threading
 from time import monotonic
 from typing import Any, Protocol, runtime_checkable
 
+from ..sched.error import Panic
 from ..sched.proc import add_mn_hook
 from ..sched.runtime2 import waitReasonSyncMutexLock
 from ..sched.sema import Sema, semacquire, semrelease
@@ -90,10 +91,10 @@ def _mkmu(m: Mutex) -> threading.Lock:
     return mu
 
 
-class SyncError(RuntimeError):
+class SyncError(Panic):
     """Misuse of a sync primitive that Go reports with a fatal error or a
     panic: "sync: unlock of unlocked mutex", "sync: negative WaitGroup
-    counter", ...  The message is Go's."""
+    counter", ...  The message is Go's.  A gort.Panic (a RuntimeError)."""
 
 
 @runtime_checkable

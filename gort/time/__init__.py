@@ -7,11 +7,17 @@ maybeRunChan, blockTimerChan -- is in gort/time/timers.py).  Semantics are
 Go 1.23's.
 
 Durations and times are float seconds; ``now()`` is ``time.monotonic()``, the
-clock every deadline in gort uses.  A duration may be an int or a float (or
-any real number, or a ``datetime.timedelta``); a bool, a string or None is a
-TypeError, NaN a ValueError.  A huge duration clamps to about 292 years (Go's
-max int64 nanoseconds): it never wraps into the past.  A zero or negative
-duration means "now".
+clock every deadline in gort uses.  ``wall()`` is the wall clock
+(``time.time()``), for printing when something happened: Go's time.Time
+carries both readings, gort's times carry the monotonic one, and
+``to_datetime(t)`` / ``from_datetime(dt)`` convert between a monotonic time
+and a ``datetime`` (by the offset between the two clocks now).
+
+A duration may be an int or a float (or any real number, or a
+``datetime.timedelta``); a bool, a string or None is a TypeError, NaN a
+ValueError.  A huge duration clamps to about 292 years (Go's max int64
+nanoseconds): it never wraps into the past.  A zero or negative duration
+means "now".
 
 Go 1.23 timer channels, and where gort differs
 ---------------------------------------------
@@ -63,8 +69,9 @@ from __future__ import annotations
 import numbers
 import threading
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta, tzinfo
 from time import monotonic
+from time import time as _walltime
 from typing import Any
 
 from greenlet import getcurrent
@@ -88,8 +95,8 @@ from .timers import (
 
 __all__ = [
     "Nanosecond", "Microsecond", "Millisecond", "Second", "Minute", "Hour",
-    "Timer", "Ticker", "after", "after_func", "new_ticker", "new_timer", "now", "since",
-    "sleep", "tick",
+    "Timer", "Ticker", "after", "after_func", "from_datetime", "new_ticker", "new_timer",
+    "now", "since", "sleep", "tick", "to_datetime", "until", "wall",
 ]
 
 Nanosecond = 1e-9
@@ -139,9 +146,96 @@ def _mnhook(on: bool) -> None:
 add_mn_hook(_mnhook)
 
 
+def wall() -> float:
+    """The wall clock: seconds since the Unix epoch (``time.time()``; Go:
+    time.Now's wall reading).  For printing and logging when something
+    happened; deadlines and durations use ``now()``, which never jumps.
+    Inside a synctest bubble, the fake clock's wall time: 2000-01-01
+    00:00:00 UTC when the bubble starts, as in Go."""
+    if _st.nbubbles:
+        b = _bubble()
+        if b is not None:
+            return _st.WALLEPOCH + (b.now - _st.EPOCH)
+    return _walltime()
+
+
+def to_datetime(t: float, tz: tzinfo | None = None) -> datetime:
+    """The ``datetime`` of ``t``, a time on ``now()``'s clock: the wall time
+    it was (or will be), by the offset between the two clocks now.  tz None:
+    the local time zone (an aware datetime).
+
+        start = gort.time.now()
+        ...
+        print("started at", gort.time.to_datetime(start).isoformat())
+    """
+    tp = type(t)
+    if tp is not float and tp is not int:
+        if isinstance(t, bool) or not isinstance(t, numbers.Real):
+            raise TypeError("gort.time.to_datetime: t must be a time from gort.time.now() "
+                            f"(a number), not {type(t).__name__}")
+        t = float(t)
+    w = datetime.fromtimestamp(wall() + (t - now()), tz)
+    return w if tz is not None else w.astimezone()
+
+
+def from_datetime(dt: datetime) -> float:
+    """The time on ``now()``'s clock of ``dt`` (a naive datetime is local
+    time, as ``datetime.timestamp`` has it): what deadlines take.
+
+        c.set_deadline(gort.time.from_datetime(datetime(2030, 1, 1, 12, 0)))
+    """
+    if not isinstance(dt, datetime):
+        raise TypeError("gort.time.from_datetime: expected a datetime.datetime, not "
+                        f"{type(dt).__name__}")
+    return now() + (dt.timestamp() - wall())
+
+
+# A float time more than this past now() and within ten times this of
+# time.time() is a wall-clock time passed by mistake where a time on now()'s
+# clock belongs (issue 16): time.time() + 5 as a deadline would never come.
+# A far-future time elsewhere (now() + 292 years, Go's
+# TestDialTimeoutMaxDuration) is still just far away.
+_WALLCLOCK_GUARD = 365 * 86400.0
+
+
+def _wallclock_mistake(t: float, what: str) -> ValueError | None:
+    """The error for a time that looks like time.time() rather than now()."""
+    n = now()
+    if t - n > _WALLCLOCK_GUARD and abs(t - wall()) < 10 * _WALLCLOCK_GUARD:
+        return ValueError(
+            f"{what}: deadline {t!r} is more than a year after gort.time.now() "
+            f"({n:.3f}); it looks like a wall-clock time (time.time()).  Deadlines "
+            f"are on gort.time.now()'s monotonic clock: write gort.time.now() + seconds, "
+            f"pass a datetime, or None for no deadline")
+    return None
+
+
+def _time(t: Any, what: str) -> float:
+    """A time argument: a number on now()'s clock, or a datetime."""
+    if isinstance(t, datetime):
+        return from_datetime(t)
+    if isinstance(t, bool) or not isinstance(t, numbers.Real):
+        raise TypeError(f"gort.time.{what}: t must be a time from gort.time.now() (a number) "
+                        f"or a datetime, not {type(t).__name__}")
+    try:
+        return float(t)
+    except OverflowError:
+        return float("inf") if t > 0 else float("-inf")
+
+
 def since(t: float) -> float:
-    """Seconds elapsed since ``t``, a time from ``now()`` (Go: time.Since)."""
+    """Seconds elapsed since ``t``, a time from ``now()`` or a datetime
+    (Go: time.Since)."""
+    if type(t) is not float and type(t) is not int:
+        t = _time(t, "since")
     return now() - t
+
+
+def until(t: float) -> float:
+    """Seconds until ``t``, a time from ``now()`` or a datetime (Go: time.Until)."""
+    if type(t) is not float and type(t) is not int:
+        t = _time(t, "until")
+    return t - now()
 
 
 def _dur(d: Any, what: str) -> float:

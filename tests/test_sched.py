@@ -2,6 +2,8 @@
 checkdead, lazy runtime, contextvars, gort.blocking (gort/sched/proc.py)."""
 
 import contextvars
+import os
+import sys
 import threading
 import time
 
@@ -372,7 +374,9 @@ def test_go_non_callable_raises_at_call_site():
 
 def test_gomaxprocs_setting_and_bad_input(monkeypatch):
     monkeypatch.delenv("GORTMAXPROCS", raising=False)
-    assert gort.gomaxprocs() == 1
+    # The documented default: 1 with a GIL, the CPU count without one.
+    gil = getattr(sys, "_is_gil_enabled", lambda: True)()
+    assert gort.gomaxprocs() == (1 if gil else (os.cpu_count() or 1))
     with pytest.raises(TypeError):
         gort.gomaxprocs("2")
     with pytest.raises(TypeError):

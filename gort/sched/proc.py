@@ -84,6 +84,7 @@ class _greenlet(greenlet):
 
 _getframe = sys._getframe
 _randbelow = random.randrange
+_random = random.random
 
 
 class Deadlock(RuntimeError):
@@ -125,6 +126,7 @@ _NETPOLL_HOOKS = ("netpoll", "netpollBreak")
 # inside a critical section); from then on it takes its locks.  The hooks
 # are told False when the run ends, after the other Ms have exited.
 _mn = False
+_deal = False  # M:N on a free-threaded build: newproc deals (runqputspread)
 _mn_hooks: list[Callable[[bool], None]] = []
 
 
@@ -137,10 +139,13 @@ def add_mn_hook(fn: Callable[[bool], None]) -> None:
 
 
 def _setmn(on: bool) -> None:
-    global _mn
+    global _mn, _deal
     if _mn == on:
         return
     _mn = on
+    # Deal new goroutines over the Ps only without a GIL (runqputspread);
+    # read now: an extension may turn the GIL on at import, never back off.
+    _deal = on and not getattr(sys, "_is_gil_enabled", lambda: True)()
     for fn in _mn_hooks:
         fn(on)
 
@@ -316,8 +321,8 @@ def runqputslow(pp: P, gp: G) -> None:
         except IndexError:  # M:N: thieves took the rest
             break
     batch.pushBack(gp)
-    sched.nspill += 1
     with sched.lock:
+        sched.nspill += 1
         sched.runq.pushBackAll(batch)
         sched.runqsize += batch.size
     if _mn:
@@ -472,9 +477,60 @@ def runqsteal(pp: P) -> G | None:
             else:
                 mine.append(g)
         if got is not None:
-            sched.nsteal += 1
+            with sched.lock:  # Ms steal at once: no lost count (issue 17)
+                sched.nsteal += 1
             return got
     return None
+
+
+def runqputspread(pp: P, gp: G) -> None:
+    """M:N newproc on a free-threaded build (``_deal``): put the new,
+    unstarted G on the less loaded of this P and one other picked at random
+    (the "power of two choices"), and wake that P's M if it sleeps.
+
+    Go puts a new G on its own P and lets idle Ps steal it (wakep); a G can
+    also move later.  A gort G cannot move once it has started (its greenlet
+    is bound to the thread), so when one goroutine starts several CPU-bound
+    ones, the first M started them all before a woken M came to steal (8
+    goroutines at GOMAXPROCS 2: 7:1 or 8:0 splits; wakep woke the second M
+    while main was still making them, and it stole the one G queued then).
+    Placing each new G by load keeps the split even.  Not in turn: goroutines
+    made in pairs (a sender, a receiver, ...) then landed every sender on one
+    M and every receiver on the other.  A P's load is its queued Gs plus the
+    one its M runs; stealing still balances what is left unstarted.
+
+    With a GIL gort keeps Go's rule: there Ms take turns on the GIL, the
+    gain of M:N is C code that drops it, and a parent and the goroutine it
+    starts on one M talk without a cross-thread wake and a GIL hand-off.
+    """
+    s = sched
+    ps = s.allp
+    n = len(ps)
+    tp = pp
+    if n > 1:
+        o = ps[_randbelow(n - 1)]
+        if o is pp:
+            o = ps[n - 1]
+        mp = o.m
+        if mp is not None and not mp.retiring:
+            lo = len(o.runq) + len(o.readyq) + (0 if mp.blocked else 1)
+            lp = len(pp.runq) + len(pp.readyq) + 1  # + the creator, running here
+            if lo < lp or (lo == lp and _random() < 0.5):
+                tp = o
+    q = tp.runq
+    if len(q) < RUNQ_SIZE:
+        q.append(gp)
+    else:
+        runqputslow(tp, gp)
+    if tp is not pp:
+        mp = tp.m
+        # As _pushother: mp looks at its queues under sched.lock before it
+        # sleeps, and we look at mp.blocked under it after queueing.
+        with s.lock:
+            if mp.blocked:
+                _wakem(mp)
+                return
+    wakep()
 
 
 def wakep() -> None:
@@ -486,8 +542,8 @@ def wakep() -> None:
     with s.lock:
         if s.nmspinning:
             return
-        if s.midle:
-            mp = s.midle.pop()
+        mp = _midleget()
+        if mp is not None:
             mp.spinning = True
             s.nmspinning += 1
             mp.note.set()
@@ -499,6 +555,19 @@ def wakep() -> None:
             s.netpollBreak()
 
 
+def _midleget() -> M | None:
+    """Take an idle M that can run new work off sched.midle (Go: mget);
+    caller holds sched.lock.  An M retiring since it went idle (procresize
+    shrank) stays there for procresize to end; woken by wakep, it exited
+    without looking for the G it was woken for, which then waited for
+    another M (once 3 s)."""
+    midle = sched.midle
+    for i in range(len(midle) - 1, -1, -1):
+        if not midle[i].retiring:
+            return midle.pop(i)
+    return None
+
+
 def _resetspinning(mp: M) -> None:
     """A spinning M found work; if others may be left, wake another (Go:
     resetspinning)."""
@@ -507,7 +576,9 @@ def _resetspinning(mp: M) -> None:
         if mp.spinning:
             mp.spinning = False
             s.nmspinning -= 1
-    if s.runqsize:
+    # Go wakes another M here whatever it sees; gort looks for queued
+    # unstarted Gs first (a wake costs a futex and, with a GIL, a hand-off).
+    if s.runqsize or any(len(p2.runq) > 1 for p2 in s.allp):
         wakep()
 
 
@@ -573,6 +644,12 @@ def _nextg(pp: P) -> G | None:
         return gp
     q = pp.runq
     if q:
+        if _mn and s.nmspinning and pp.readyq:
+            # An M woken by wakep is on its way to steal: run a started G
+            # and leave the unstarted ones to it.  Starting one pins it here
+            # for good, and one M used to start every new goroutine before
+            # the woken M arrived (8 CPU-bound goroutines at P2: 8:0).
+            return pp.readyq.popleft()
         try:
             return q.popleft()
         except IndexError:  # M:N: a thief took the last one
@@ -638,7 +715,11 @@ def execute(mp: M, gp: G) -> Any:
             gr = pp.grfree.pop()
         else:
             gr = _greenlet(gbody, parent=mp.g0)
-            sched.ngreenlets += 1
+            if _mn:  # another M may count at the same moment (no GIL)
+                with sched.lock:
+                    sched.ngreenlets += 1
+            else:
+                sched.ngreenlets += 1
         gp.gr = gr
         gp.m = mp
         gr.gort_g = gp
@@ -1079,6 +1160,9 @@ def newproc(fn: Callable[..., Any], args: tuple = (), kwargs: dict | None = None
         if curg.m.retiring:
             with s.lock:
                 globrunqput(gp)
+        elif _deal:
+            runqputspread(pp, gp)
+            return gp
         elif len(pp.runq) < RUNQ_SIZE:
             pp.runq.append(gp)
         else:

@@ -210,8 +210,11 @@ def test_cause_validates():
 
 @PROCS
 def test_cause_race(procs):
-    # Go: TestCauseRace -- a cancel(cause) on one goroutine, err()/cause()
-    # polled on another: once err() is set, cause() is the cause given.
+    # Go: TestCauseRace -- a cancel(cause) on one goroutine, cause() polled
+    # on another (not done(): cause must not lose the race with the
+    # cancellation): the first cause() that is set is the cause given, and
+    # err() is set by then.  (Polling err() and then cause() would race
+    # under M:N: the cancel can land between the two reads.)
     def main():
         gort.gomaxprocs(procs)
         for _ in range(20):
@@ -223,10 +226,10 @@ def test_cause_race(procs):
                 cancel(parentCause)
                 wg.done()
             gort.go(canceler)
-            while ctx.err() is None:
-                assert cause(ctx) is None
+            while (c := cause(ctx)) is None:
                 gort.gosched()
-            assert cause(ctx) is parentCause
+            assert c is parentCause
+            assert ctx.err() is not None
             wg.wait()
 
     gort.run(main)

@@ -226,7 +226,7 @@ def addtimer(t: timer, _heap: list = _heap, _push: Any = heappush,
             _addtimerlocked(t)
         return
     if t.bubble is not None:
-        _baddtimer(t)
+        _addtimerlocked(t)  # a synctest bubble's timer: its own heap and clock
         return
     if t.hgen:
         raise RuntimeError(f"gort: addtimer of a timer that is already pending: {t!r}")
@@ -253,9 +253,6 @@ def addtimer(t: timer, _heap: list = _heap, _push: Any = heappush,
 
 def _addtimerlocked(t: timer) -> None:
     """addtimer with _tlock held (M:N; one M may call it too)."""
-    if t.bubble is not None:
-        _baddtimer(t)
-        return
     if t.hgen:
         raise RuntimeError(f"gort: addtimer of a timer that is already pending: {t!r}")
     when = t.when
@@ -265,6 +262,18 @@ def _addtimerlocked(t: timer) -> None:
     except TypeError:
         _checkwhen(when)
     gen = _nextgen()
+    b = t.bubble
+    if b is not None:
+        # A synctest bubble's timer: its heap, its fake clock.  No timerproc:
+        # the bubble's root runs these (bubbleadvance).  One already due
+        # runs now, not when the bubble blocks (Go's checkTimers does).
+        heappush(b.heap, (when, gen, t))
+        t.hgen = gen
+        if when <= b.now:
+            root = _st.timerdue(b)
+            if root is not None:
+                goready(root)
+        return
     heappush(_heap, (when, gen, t))
     t.hgen = gen
     if _tpg is None:
@@ -649,28 +658,6 @@ class bchantimer(chantimer):
     """A channel timer created in a synctest bubble."""
 
     __slots__ = ("bubble",)
-
-
-def _baddtimer(t: timer) -> None:
-    """addtimer for a bubble's timer: its heap, its fake clock (M:N: under
-    _tlock, like the global heap).  No timerproc: the bubble's root runs
-    these when the bubble is idle (bubbleadvance)."""
-    if t.hgen:
-        raise RuntimeError(f"gort: addtimer of a timer that is already pending: {t!r}")
-    when = t.when
-    try:
-        if not when < MAXWHEN:
-            when = t.when = _checkwhen(when)
-    except TypeError:
-        _checkwhen(when)
-    gen = _nextgen()
-    b = t.bubble
-    heappush(b.heap, (when, gen, t))
-    t.hgen = gen
-    if when <= b.now:  # due already: runs now, not when the bubble blocks
-        root = _st.timerdue(b)
-        if root is not None:
-            goready(root)
 
 
 def _bdeltimer(t: timer) -> bool:

@@ -252,7 +252,8 @@ def addtimer(t: timer, _heap: list = _heap, _push: Any = heappush,
 
 
 def _addtimerlocked(t: timer) -> None:
-    """addtimer with _tlock held (M:N; one M may call it too)."""
+    """addtimer with _tlock held (M:N; one M may call it too), for the
+    global heap or a synctest bubble's."""
     if t.hgen:
         raise RuntimeError(f"gort: addtimer of a timer that is already pending: {t!r}")
     when = t.when

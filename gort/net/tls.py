@@ -470,16 +470,15 @@ class Conn(_netconn.Conn):
 
     # -- moving bytes ---------------------------------------------------------
 
-    def _fill(self) -> bool:
-        """Read what the socket has into the incoming BIO; False at EOF."""
+    def _fill(self) -> bytes:
+        """Read what the socket has into the incoming BIO; returns it (b"" at EOF)."""
         try:
             data = self.fd.read(_READ_CHUNK)
         except OSError as e:
             raise self._err("read", e, "read") from None
-        if not data:
-            return False
-        self._incoming.write(data)
-        return True
+        if data:
+            self._incoming.write(data)
+        return data
 
     def _flush(self, nplain: int = 0) -> None:
         """Send everything in the outgoing BIO (the caller holds out_mu or
@@ -519,6 +518,7 @@ class Conn(_netconn.Conn):
 
     def _handshake(self) -> None:
         sslobj = self._sslobj
+        first = b""  # the first bytes the peer sent, for RecordHeaderError
         try:
             while True:
                 if self.fd.fdmu.state & mutexClosed:
@@ -532,7 +532,7 @@ class Conn(_netconn.Conn):
                 except ssl.SSLError as e:
                     err = self._tls_error("handshake", e)
                     if isinstance(err, RecordHeaderError):
-                        err.record_header = self._first_bytes
+                        err.record_header = first[:5]
                     try:
                         self._flush()  # the alert that tells the peer why
                     except OSError:
@@ -542,7 +542,10 @@ class Conn(_netconn.Conn):
                 if done:
                     self._hs_done = True
                     return
-                if not self._fill():
+                data = self._fill()
+                if not first:
+                    first = data
+                if not data:
                     raise UnexpectedEOFError(
                         "handshake", self.net, self._laddr, self._raddr, "EOF",
                         text="tls: the peer closed the connection during the handshake")
@@ -550,12 +553,6 @@ class Conn(_netconn.Conn):
             if isinstance(e, OSError):
                 self._hs_err = e
             raise
-
-    @property
-    def _first_bytes(self) -> bytes:
-        # The incoming BIO still holds what OpenSSL did not consume: for a
-        # non-TLS peer, at least the start of what it sent.
-        return self._incoming.read(5)
 
     # -- reads ----------------------------------------------------------------
 
@@ -580,14 +577,17 @@ class Conn(_netconn.Conn):
     def read_into(self, buf: Any) -> int:
         """Read into a writable buffer; returns the count, 0 once the peer
         has sent close_notify (Go: Read)."""
-        try:
-            n = len(buf)
-        except TypeError:
-            raise TypeError("gort.net.tls: read_into: buf must be a writable bytes-like "
-                            f"object, not {type(buf).__name__}") from None
-        if isinstance(buf, memoryview) and (buf.format != "B" or buf.ndim != 1):
-            buf = buf.cast("B")
-            n = len(buf)
+        if buf.__class__ is not bytearray:
+            try:
+                mv = memoryview(buf)
+            except TypeError:
+                raise TypeError("gort.net.tls: read_into: buf must be a writable bytes-like "
+                                f"object, not {type(buf).__name__}") from None
+            if mv.readonly:
+                raise TypeError(f"gort.net.tls: read_into: buf is read-only "
+                                f"({type(buf).__name__})")
+            buf = mv if mv.format == "B" and mv.ndim == 1 else mv.cast("B")
+        n = len(buf)
         if n == 0:
             if self.fd.fdmu.state & mutexClosed:
                 raise self._closed_error("read")
@@ -602,6 +602,8 @@ class Conn(_netconn.Conn):
 
     def _read(self, n: int, buf: Any) -> Any:
         # Go: Conn.Read -> readRecordOrCCS -> readFromUntil(c.conn, ...)
+        if self.fd.fdmu.state & mutexClosed:
+            raise self._closed_error("read")
         if self._rerr is not None:
             raise self._rerr
         sslobj = self._sslobj
@@ -648,10 +650,7 @@ class Conn(_netconn.Conn):
                 raise self._rerr
 
     def _check_read(self) -> None:
-        fd = self.fd
-        if fd.fdmu.state & mutexClosed:
-            raise self._closed_error("read")
-        pd = fd.pd
+        pd = self.fd.pd
         if pd is not None and (pd.closing or pd.rd or pd.everr):
             res = netpollcheckerr(pd, "r")
             if res != pollNoError:

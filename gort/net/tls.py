@@ -399,7 +399,7 @@ class Conn(_netconn.Conn):
     and one writer may run at once (other readers, or writers, queue).
     """
 
-    __slots__ = ("_conn", "_sslobj", "_incoming", "_outgoing", "_server_side", "_hs_done",
+    __slots__ = ("_conn", "_sslobj", "_ssl", "_incoming", "_outgoing", "_server_side", "_hs_done",
                  "_hs_err", "_hs_mu", "_in_mu", "_out_mu", "_ssl_mu", "_rerr", "_werr", "_eof",
                  "_sent_close", "_closing", "_host")
 
@@ -417,6 +417,9 @@ class Conn(_netconn.Conn):
         self._server_side = server_side
         self._sslobj = context.wrap_bio(self._incoming, self._outgoing, server_side=server_side,
                                         server_hostname=None if server_side else server_name)
+        # The C object under ssl.SSLObject (whose methods only call through
+        # to it): one Python frame less per read, write and pending().
+        self._ssl = getattr(self._sslobj, "_sslobj", self._sslobj)
         self._host = server_name
         self._hs_done = False
         self._hs_err: BaseException | None = None
@@ -482,11 +485,16 @@ class Conn(_netconn.Conn):
 
     def _flush(self, nplain: int = 0) -> None:
         """Send everything in the outgoing BIO (the caller holds out_mu or
-        hs_mu).  A failure is sticky: the record stream is cut mid-record."""
+        hs_mu)."""
         with self._ssl_mu:
             data = self._outgoing.read()
-        if not data:
-            return
+        if data:
+            self._send(data, nplain)
+
+    def _send(self, data: bytes, nplain: int) -> None:
+        """Write records to the socket.  A failure is sticky: the record
+        stream may be cut mid-record.  ``nplain``: the plaintext bytes sent
+        in full before these, for the error's ``n``."""
         try:
             self.fd.write(data)
         except OSError as e:
@@ -606,48 +614,49 @@ class Conn(_netconn.Conn):
             raise self._closed_error("read")
         if self._rerr is not None:
             raise self._rerr
-        sslobj = self._sslobj
-        incoming = self._incoming
-        if incoming.pending or sslobj.pending():
+        sslc = self._ssl
+        if self._incoming.pending or sslc.pending():
             self._check_read()  # buffered data still honours an expired deadline
         elif self._eof:
             return b"" if buf is None else 0
+        else:
+            self._fill_or_eof()  # nothing to decrypt yet: wait for the network first
         while True:
-            if incoming.pending or sslobj.pending():
+            try:
+                with self._ssl_mu:
+                    r = sslc.read(n) if buf is None else sslc.read(n, buf)
+            except ssl.SSLWantReadError:
+                r = None  # a partial record: read more
+            except ssl.SSLZeroReturnError:
+                # close_notify after ours was sent (SSL_read reports it as an
+                # error then, not as b"")
+                r = b"" if buf is None else 0
+            except ssl.SSLError as e:
+                self._rerr = self._tls_error("read", e)
+                raise self._rerr from None
+            if self._outgoing.pending:
+                # A post-handshake message wanted an answer (a TLS 1.3
+                # KeyUpdate): send it, in order with the writers.
+                self._out_mu.lock()
                 try:
-                    with self._ssl_mu:
-                        r = sslobj.read(n) if buf is None else sslobj.read(n, buf)
-                except ssl.SSLWantReadError:
-                    r = None
-                except ssl.SSLZeroReturnError:
-                    # close_notify after ours was sent (SSL_read reports it as
-                    # an error then, not as b"")
-                    r = b"" if buf is None else 0
-                except ssl.SSLError as e:
-                    self._rerr = self._tls_error("read", e)
-                    raise self._rerr from None
-                if self._outgoing.pending:
-                    # A post-handshake message wanted an answer (a TLS 1.3
-                    # KeyUpdate): send it, in order with the writers.
-                    self._out_mu.lock()
-                    try:
-                        self._flush()
-                    finally:
-                        self._out_mu.unlock()
-                if r is not None:
-                    if not r:
-                        self._eof = True  # close_notify: Go's io.EOF
-                    return r
-            elif self._eof:
-                return b"" if buf is None else 0
-            if not self._fill():
-                if self.fd.fdmu.state & mutexClosed:
-                    raise self._closed_error("read")
-                self._rerr = UnexpectedEOFError(
-                    "read", self.net, self._laddr, self._raddr, "EOF",
-                    text="tls: unexpected EOF (the peer closed the connection without a "
-                         "close_notify alert)")
-                raise self._rerr
+                    self._flush()
+                finally:
+                    self._out_mu.unlock()
+            if r is not None:
+                if not r:
+                    self._eof = True  # close_notify: Go's io.EOF
+                return r
+            self._fill_or_eof()
+
+    def _fill_or_eof(self) -> None:
+        if not self._fill():
+            if self.fd.fdmu.state & mutexClosed:
+                raise self._closed_error("read")
+            self._rerr = UnexpectedEOFError(
+                "read", self.net, self._laddr, self._raddr, "EOF",
+                text="tls: unexpected EOF (the peer closed the connection without a "
+                     "close_notify alert)")
+            raise self._rerr
 
     def _check_read(self) -> None:
         pd = self.fd.pd
@@ -681,10 +690,16 @@ class Conn(_netconn.Conn):
                 raise ConnBrokenPipeError("write", self.net, self._laddr, self._raddr,
                                           "tls: protocol is shutdown")
             total = len(data)
-            if total <= _WRITE_CHUNK:
+            if total <= _WRITE_CHUNK:  # the common case, inlined
                 if total:
-                    self._encrypt(data)
-                    self._flush(0)
+                    try:
+                        with self._ssl_mu:
+                            self._ssl.write(data)
+                            out = self._outgoing.read()
+                    except ssl.SSLError as e:
+                        self._werr = self._tls_error("write", e)
+                        raise self._werr from None
+                    self._send(out, 0)
                 return total
             done = 0
             with memoryview(data) as mv:
@@ -700,7 +715,7 @@ class Conn(_netconn.Conn):
     def _encrypt(self, data: Any) -> None:
         try:
             with self._ssl_mu:
-                self._sslobj.write(data)
+                self._ssl.write(data)
         except ssl.SSLError as e:
             self._werr = self._tls_error("write", e)
             raise self._werr from None

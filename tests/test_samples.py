@@ -67,3 +67,14 @@ def test_tour_with_trace(tmp_path):
 def test_tour_on_poll_backend(backend):
     out = _run("samples/tour.py", env={"GORTNETPOLL": backend})
     assert "9. G2 returned" in out
+
+
+def test_https_hello_self_test():
+    out = _run("samples/https_hello.py", "--self-test")
+    assert "self-test ok: HTTPS + ALPN http/1.1, plain HTTP refused" in out
+
+
+def test_tls_echo_self_test():
+    out = _run("samples/tls_echo.py", "--self-test")
+    assert "dropped: handshake deadline" in out and "dropped: write deadline" in out
+    assert out.rstrip().endswith("self-test ok")

@@ -540,11 +540,16 @@ class Conn(_netconn.Conn):
                 except ssl.SSLError as e:
                     err = self._tls_error("handshake", e)
                     if isinstance(err, RecordHeaderError):
+                        # Not a TLS peer: no alert (Go sends none either), so
+                        # the caller may still answer in clear text.
                         err.record_header = first[:5]
-                    try:
-                        self._flush()  # the alert that tells the peer why
-                    except OSError:
-                        pass
+                        with self._ssl_mu:
+                            self._outgoing.read()
+                    else:
+                        try:
+                            self._flush()  # the alert that tells the peer why
+                        except OSError:
+                            pass
                     raise err from None
                 self._flush()
                 if done:

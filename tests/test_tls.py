@@ -554,6 +554,50 @@ def test_handshake_deadline_silent_server():
     run(main)
 
 
+def test_deadline_set_during_blocked_handshake_and_read(pki):
+    """A deadline set by another goroutine interrupts a handshake, then a
+    read, already in progress (Go: SetDeadline on a blocked Conn)."""
+    def main():
+        ln = net.listen("tcp", "127.0.0.1:0")  # a silent peer
+        c = tls.client(net.dial("tcp", ln.addr), tls.Config(insecure_skip_verify=True))
+        errs = gort.chan(1)
+
+        def hs():
+            try:
+                c.handshake()
+                errs.send(None)
+            except OSError as e:
+                errs.send(e)
+        gort.go(hs)
+        gtime.sleep(0.05)
+        c.set_deadline(gtime.now())  # wakes it now
+        assert isinstance(errs.recv(), net.DeadlineExceededError)
+        c.close()
+        ln.close()
+
+        ln2, c2, s2 = tls_pair(pki)
+        c2.set_deadline(None)
+
+        def rd():
+            try:
+                c2.read()
+                errs.send(None)
+            except OSError as e:
+                errs.send(e)
+        gort.go(rd)
+        gtime.sleep(0.05)
+        c2.set_read_deadline(gtime.now() - 1)
+        assert isinstance(errs.recv(), net.DeadlineExceededError)
+        # an expired write deadline fails a write at once, before any I/O
+        c2.set_write_deadline(gtime.now() - 1)
+        with pytest.raises(net.DeadlineExceededError) as ei:
+            c2.write(b"x")
+        assert ei.value.n == 0
+        for x in (c2, s2, ln2):
+            x.close()
+    run(main)
+
+
 def test_handshake_deadline_silent_client(pki):
     def main():
         ln = tls.listen("tcp", "127.0.0.1:0", pki.server_config())

@@ -625,7 +625,15 @@ class Conn(_netconn.Conn):
         elif self._eof:
             return b"" if buf is None else 0
         else:
-            self._fill_or_eof()  # nothing to decrypt yet: wait for the network first
+            # Nothing to decrypt yet: wait for the network first (this is
+            # _fill_or_eof, inlined for the common case).
+            try:
+                data = self.fd.read(_READ_CHUNK)
+            except OSError as e:
+                raise self._err("read", e, "read") from None
+            if not data:
+                self._eof_error()
+            self._incoming.write(data)
         while True:
             try:
                 with self._ssl_mu:
@@ -655,13 +663,16 @@ class Conn(_netconn.Conn):
 
     def _fill_or_eof(self) -> None:
         if not self._fill():
-            if self.fd.fdmu.state & mutexClosed:
-                raise self._closed_error("read")
-            self._rerr = UnexpectedEOFError(
-                "read", self.net, self._laddr, self._raddr, "EOF",
-                text="tls: unexpected EOF (the peer closed the connection without a "
-                     "close_notify alert)")
-            raise self._rerr
+            self._eof_error()
+
+    def _eof_error(self) -> None:
+        if self.fd.fdmu.state & mutexClosed:
+            raise self._closed_error("read")
+        self._rerr = UnexpectedEOFError(
+            "read", self.net, self._laddr, self._raddr, "EOF",
+            text="tls: unexpected EOF (the peer closed the connection without a "
+                 "close_notify alert)")
+        raise self._rerr
 
     def _check_read(self) -> None:
         pd = self.fd.pd
@@ -704,7 +715,13 @@ class Conn(_netconn.Conn):
                     except ssl.SSLError as e:
                         self._werr = self._tls_error("write", e)
                         raise self._werr from None
-                    self._send(out, 0)
+                    try:
+                        self.fd.write(out)
+                    except OSError as e:
+                        w = self._err("write", e, "write")
+                        w.n = 0  # type: ignore[union-attr]  # the record did not all go
+                        self._werr = w
+                        raise w from None
                 return total
             done = 0
             with memoryview(data) as mv:
@@ -753,8 +770,7 @@ class Conn(_netconn.Conn):
         if self._hs_done and self._out_mu.try_lock():
             try:
                 if not (self.fd.fdmu.state & mutexClosed):
-                    self._set_deadline(_now() + _CLOSE_NOTIFY_TIMEOUT, "w",
-                                       "close")
+                    self.set_write_deadline(_now() + _CLOSE_NOTIFY_TIMEOUT)
                     self._close_notify()
             except OSError:
                 pass  # Go returns it wrapped, after closing anyway; see the docstring

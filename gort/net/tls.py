@@ -407,7 +407,8 @@ class Conn(_netconn.Conn):
                  server_name: str | None = None) -> None:
         if not isinstance(conn, _netconn.Conn) or isinstance(conn, Conn):
             raise TypeError("gort.net.tls: conn must be a gort.net stream Conn (from "
-                            f"gort.net.dial or accept), not {type(conn).__name__}")
+                            "gort.net.dial or accept, not already a tls.Conn), not "
+                            f"{type(conn).__name__}")
         if not conn.fd.isStream:
             raise ValueError(f"gort.net.tls: conn must be a stream connection, not {conn.net}")
         super().__init__(conn.fd, conn.net, conn.local_addr, conn.remote_addr)
@@ -448,7 +449,7 @@ class Conn(_netconn.Conn):
     def _tls_error(self, op: str, e: ssl.SSLError) -> BaseException:
         laddr, raddr, net = self._laddr, self._raddr, self.net
         if isinstance(e, ssl.SSLCertVerificationError):
-            host = self._host if not self._server_side else str(raddr)
+            host = str(raddr) if self._server_side or not self._host else self._host
             what = "client certificate from" if self._server_side else "certificate for"
             msg = e.verify_message or _ssl_text(e)
             err = CertificateVerificationError(

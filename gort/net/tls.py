@@ -70,6 +70,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gort.netpoll import netpollcheckerr, pollNoError
+from gort.sched import blocking
 from gort.sync import Mutex
 from gort.time import now as _now
 
@@ -275,8 +276,11 @@ class Config:
         """The ssl.SSLContext for a client (False) or server (True), made once."""
         ctx = self._contexts.get(server_side)
         if ctx is None:
-            # Two Ms may both build one; setdefault keeps the first.
-            ctx = self._contexts.setdefault(server_side, self._build(server_side))
+            # Loading the system's CA store reads and parses some hundred
+            # certificates (tens of ms): on a worker thread, so the other
+            # goroutines of this M keep running.  Two Ms may both build one;
+            # setdefault keeps the first.
+            ctx = self._contexts.setdefault(server_side, blocking(self._build, server_side))
         return ctx
 
     def _build(self, server_side: bool) -> ssl.SSLContext:

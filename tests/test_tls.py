@@ -160,9 +160,11 @@ def test_echo_state_and_clean_close(pki):
         assert len(st.peer_certificates) >= 1
         leaf = st.peer_certificates[0]
         assert ssl.DER_cert_to_PEM_cert(leaf).strip() == open(pki.server.cert).read().strip()
+        ca_der = ssl.PEM_cert_to_DER_cert(open(pki.ca.cert).read())
+        assert st.verified_chains == [[leaf, ca_der]]  # leaf to root
         sst = s.connection_state()
         assert sst.server_name == "localhost"  # the SNI the client sent
-        assert sst.peer_certificates == [] and not sst.verified
+        assert sst.peer_certificates == [] and not sst.verified and sst.verified_chains == []
         # close_write: close_notify + FIN; the server sees a clean EOF, closes,
         # and its close_notify is our clean EOF.
         c.close_write()
@@ -221,7 +223,7 @@ def test_client_certificates(pki):
         st = s.connection_state()
         assert st.verified and len(st.peer_certificates) >= 1
         der = ssl.PEM_cert_to_DER_cert(open(pki.client.cert).read())
-        assert st.peer_certificates[0] == der
+        assert st.peer_certificates[0] == der and st.verified_chains[0][0] == der
         for x in (c, s):
             x.close()
 

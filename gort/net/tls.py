@@ -349,6 +349,15 @@ def _load_cas(ctx: ssl.SSLContext, cas: Any, what: str) -> None:
                         f"text, not {type(cas).__name__}")
 
 
+# _ssl.Certificate.public_bytes's DER format (public in ssl only since 3.13)
+_ENCODING_DER = getattr(ssl, "ENCODING_DER", None) or getattr(ssl._ssl, "ENCODING_DER", 2)
+
+
+def _ders(get_chain: Any) -> list[bytes]:
+    # (3.11's server side gives [None] when the client sent no certificate)
+    return [c.public_bytes(_ENCODING_DER) for c in (get_chain() or ()) if c is not None]
+
+
 def _record_sni(sslobj: Any, name: str | None, ctx: ssl.SSLContext) -> None:
     sslobj._gort_sni = name
 
@@ -375,9 +384,10 @@ class ConnectionState:
     ``version`` is an ssl.TLSVersion (== Go's VersionTLS13 etc. as an int),
     ``cipher_suite`` OpenSSL's name, ``negotiated_protocol`` the ALPN result
     (None if none), ``server_name`` the SNI (sent by the client or seen by
-    the server), ``peer_certificates`` the peer's chain as DER bytes, leaf
-    first (only the leaf before Python 3.13, whose ssl module cannot return
-    the rest), ``verified`` whether that chain was verified."""
+    the server), ``peer_certificates`` the peer's chain as it sent it, DER
+    bytes, leaf first; ``verified_chains`` the chain OpenSSL verified (leaf
+    to root, as a list of one chain; Go may report several), empty when
+    nothing was verified; ``verified`` says whether it was."""
 
     version: ssl.TLSVersion | None
     handshake_complete: bool
@@ -385,8 +395,9 @@ class ConnectionState:
     cipher_suite: str | None
     negotiated_protocol: str | None
     server_name: str | None
-    peer_certificates: list[bytes]
-    verified: bool
+    peer_certificates: list[bytes] = field(default_factory=list)
+    verified_chains: list[list[bytes]] = field(default_factory=list)
+    verified: bool = False
 
 
 # --------------------------------------------------------------------------
@@ -816,20 +827,27 @@ class Conn(_netconn.Conn):
         else:
             sni = self._host
         if not done:
-            return ConnectionState(None, False, False, None, None, sni, [], False)
+            return ConnectionState(None, False, False, None, None, sni)
+        sslc = self._ssl
         with self._ssl_mu:
-            version = sslobj.version()
-            cipher = sslobj.cipher()
-            alpn = sslobj.selected_alpn_protocol()
-            resumed = sslobj.session_reused
-            leaf = sslobj.getpeercert(binary_form=True)
-            chain = getattr(sslobj, "get_unverified_chain", None)  # Python 3.13+
-            certs = [c.public_bytes(ssl.ENCODING_DER) for c in (chain() or [])] if chain else []
+            version = sslc.version()
+            cipher = sslc.cipher()
+            alpn = sslc.selected_alpn_protocol()
+            resumed = self._sslobj.session_reused
+            leaf = sslc.getpeercert(True)
+            # The C object has had these since Python 3.10 (public on
+            # SSLObject since 3.13); older ones give the leaf only.
+            unverified = getattr(sslc, "get_unverified_chain", None)
+            verified_chain = getattr(sslc, "get_verified_chain", None)
+            certs = _ders(unverified) if unverified else []
+            chain = _ders(verified_chain) if verified_chain else []
         if not certs and leaf:
             certs = [leaf]
         verified = bool(certs) and self._sslobj.context.verify_mode != ssl.CERT_NONE
-        return ConnectionState(_VERSIONS.get(version) if version else None, True, bool(resumed),
-                               cipher[0] if cipher else None, alpn, sni, certs, verified)
+        return ConnectionState(
+            _VERSIONS.get(version) if version else None, True, bool(resumed),
+            cipher[0] if cipher else None, alpn, sni, peer_certificates=certs,
+            verified_chains=[chain] if verified and chain else [], verified=verified)
 
     ConnectionState = connection_state
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import select
 import shutil
 import socket
 import ssl
@@ -418,11 +419,14 @@ def test_client_vs_openssl_s_server(pki):
                           "-rev", "-naccept", "1"],
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        assert p.stdout.readline() or True
-        deadline = time.monotonic() + 10
-        while True:  # wait until it listens (it prints ACCEPT once it does)
+        end = time.monotonic() + 15
+        while True:  # wait (bounded) until it listens: it prints ACCEPT then
+            left = end - time.monotonic()
+            assert left > 0 and select.select([p.stdout], [], [], left)[0], \
+                "openssl s_server did not start listening"
             line = p.stdout.readline()
-            if "ACCEPT" in line or time.monotonic() > deadline or not line:
+            assert line, "openssl s_server exited before listening"
+            if "ACCEPT" in line:
                 break
 
         def main():

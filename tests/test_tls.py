@@ -417,17 +417,17 @@ def test_client_vs_openssl_s_server(pki):
     p = subprocess.Popen(["openssl", "s_server", "-accept", f"127.0.0.1:{port}",
                           "-cert", pki.server.cert, "-key", pki.server.key, "-alpn", "h2",
                           "-rev", "-naccept", "1"],
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         end = time.monotonic() + 15
-        while True:  # wait (bounded) until it listens: it prints ACCEPT then
+        out = b""
+        while b"ACCEPT" not in out:  # wait (bounded) until it listens: it prints ACCEPT then
             left = end - time.monotonic()
             assert left > 0 and select.select([p.stdout], [], [], left)[0], \
-                "openssl s_server did not start listening"
-            line = p.stdout.readline()
-            assert line, "openssl s_server exited before listening"
-            if "ACCEPT" in line:
-                break
+                f"openssl s_server did not start listening: {out!r}"
+            data = os.read(p.stdout.fileno(), 4096)
+            assert data, f"openssl s_server exited before listening: {out!r}"
+            out += data
 
         def main():
             c = tls.dial("tcp", ("127.0.0.1", port),

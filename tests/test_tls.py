@@ -988,3 +988,28 @@ def test_full_duplex_many_conns(pki):
         assert all(results.recv() for _ in range(N))
         ln.close()
     run(main)
+
+
+def test_versions_ciphers_and_key_log(pki, tmp_path):
+    keylog = tmp_path / "keys.log"
+
+    def main():
+        ccfg = pki.client_config(max_version=tls.VERSION_TLS12,
+                                 cipher_suites="ECDHE-ECDSA-AES128-GCM-SHA256",
+                                 key_log_file=str(keylog))
+        ln, c, s = tls_pair(pki, ccfg=ccfg)
+        st = c.connection_state()
+        assert st.version == tls.VERSION_TLS12 == 0x0303
+        assert st.cipher_suite == "ECDHE-ECDSA-AES128-GCM-SHA256"
+        c.write(b"over 1.2")
+        assert read_exactly(s, 8) == b"over 1.2"
+        for x in (c, s, ln):
+            x.close()
+    run(main)
+    assert "CLIENT_RANDOM" in keylog.read_text()  # the TLS 1.2 NSS key log line
+    # A server that insists on TLS 1.3 refuses a 1.2-only client.
+    ce, se = _handshake_error(
+        pki, pki.client_config(max_version=tls.VERSION_TLS12), "localhost",
+        pki.server_config(min_version=tls.VERSION_TLS13))
+    assert isinstance(ce, tls.TLSError) and "protocol version" in str(ce), ce
+    assert isinstance(se, tls.TLSError) and "unsupported protocol" in str(se), se

@@ -151,7 +151,7 @@ _seq = 0
 
 CASE_MODULES = [
     "spawn", "pingpong", "buffered", "chanselect", "mutex", "timers", "echo", "parked",
-    "sockpairs", "gilfree", "atomic",
+    "sockpairs", "gilfree", "atomic", "tls_echo",
 ]
 
 

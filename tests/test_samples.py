@@ -75,3 +75,14 @@ def test_reuse_port_server_self_test():
     out = _run("samples/reuse_port_server.py", "--self-test", timeout=120)
     assert "40 connections served by 2 processes" in out
     assert "reuse_port self-test: ok" in out
+
+
+def test_https_hello_self_test():
+    out = _run("samples/https_hello.py", "--self-test")
+    assert "self-test ok: HTTPS + ALPN http/1.1, plain HTTP refused" in out
+
+
+def test_tls_echo_self_test():
+    out = _run("samples/tls_echo.py", "--self-test")
+    assert "dropped: handshake deadline" in out and "dropped: write deadline" in out
+    assert out.rstrip().endswith("self-test ok")

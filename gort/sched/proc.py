@@ -644,11 +644,11 @@ def _nextg(pp: P) -> G | None:
         return gp
     q = pp.runq
     if q:
-        if _mn and s.nmspinning and pp.readyq:
-            # An M woken by wakep is on its way to steal: run a started G
-            # and leave the unstarted ones to it.  Starting one pins it here
-            # for good, and one M used to start every new goroutine before
-            # the woken M arrived (8 CPU-bound goroutines at P2: 8:0).
+        if _deal and s.nmspinning and pp.readyq:
+            # Free-threaded: an M woken by wakep is on its way to steal: run
+            # a started G and leave the unstarted ones to it.  Starting one
+            # pins it here for good (see runqputspread).  Not with a GIL,
+            # where a gosched after a go runs the new G, as in Go.
             return pp.readyq.popleft()
         try:
             return q.popleft()

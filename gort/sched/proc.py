@@ -35,9 +35,11 @@ What differs from Go, and why
 
 from __future__ import annotations
 
+import atexit
 import contextvars
 import os
 import random
+import signal
 import sys
 import threading
 import traceback
@@ -143,6 +145,191 @@ def _setmn(on: bool) -> None:
         fn(on)
 
 
+# --------------------------------------------------------------------------
+# Signals and Ctrl-C (docs/design.md, "Signals").  Go's sighandler runs on
+# whatever thread the signal hits and only queues the signal and wakes
+# signal_recv; everything else happens in goroutines.  CPython runs Python
+# handlers on the main thread between two bytecodes -- possibly in the middle
+# of runtime code holding a lock -- so gort's own handlers do no more than
+# Go's: set a flag (``_sigattn``) and wake the runtime.  Any M that passes a
+# safe point (park_m, or the top of findrunnable) then acts on it in
+# goroutine or g0 context, with no runtime lock held (_sigsafepoint).
+
+_sigattn = False  # a signal asked for a safe point (or the run it ended is ending)
+_sigintpending = False  # Ctrl-C, to be delivered at a safe point
+# gort.signal's delivery, called at a safe point with no lock held.
+_sighook: Callable[[], None] | None = None
+_sigint_installed = False
+_wakeupfd_installed = False
+# The main thread's M is asleep on its note: a handler may interrupt the wait.
+_mainwait = False
+_GORTDIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+class _SigWake(BaseException):
+    """Raised by gort's signal handlers out of the main thread's note wait in
+    findrunnable (and caught there): the Event cannot be set from a handler,
+    which may have interrupted its own lock."""
+
+
+def _siginit() -> None:
+    """The runtime starts: on the main thread, make signals wake it.
+
+    The netpollBreak pipe becomes the signal wakeup fd, so a signal wakes a
+    poller blocked in netpoll (Go: sighandler's wake-up of signal_recv), and
+    Ctrl-C gets gort's handler, which delivers KeyboardInterrupt only at a
+    safe point.  A program that installed its own SIGINT handler, or its own
+    wakeup fd, keeps it."""
+    global _sigint_installed
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _onsigint)
+        _sigint_installed = True
+    _setwakeupfd()
+
+
+def _setwakeupfd() -> None:
+    """Point the signal wakeup fd at the poller's break pipe (main thread)."""
+    global _wakeupfd_installed
+    b = getattr(sched.netpollBreak, "__self__", None)
+    fd = getattr(b, "breakwfd", -1)
+    if fd < 0 or threading.current_thread() is not threading.main_thread():
+        return
+    prev = signal.set_wakeup_fd(fd, warn_on_full_buffer=False)
+    if prev != -1 and not _wakeupfd_installed:
+        signal.set_wakeup_fd(prev)  # someone else's (an asyncio loop): leave it
+        return
+    _wakeupfd_installed = True
+
+
+def _sigfini() -> None:
+    """The runtime ends: give the process its signal setup back."""
+    global _sigint_installed, _wakeupfd_installed, _sigattn, _sigintpending, _mainwait
+    _sigattn = _sigintpending = _mainwait = False
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if _sigint_installed:
+        if signal.getsignal(signal.SIGINT) is _onsigint:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        _sigint_installed = False
+    if _wakeupfd_installed:
+        signal.set_wakeup_fd(-1)
+        _wakeupfd_installed = False
+
+
+def _saferaise(frame: Any) -> bool:
+    """May a signal handler raise right here, as CPython would?  Only in a
+    goroutine that is running user code: no frame of gort's own below the
+    interrupted one (gbody, at the bottom of every goroutine, excepted)."""
+    if getattr(_tls, "m", None) is None:
+        return True  # not an M's thread: plain Python
+    try:
+        gp = getcurrent().gort_g
+    except AttributeError:
+        gp = None
+    if gp is None or gp.status != _Grunning:
+        return False  # g0, or a G in the middle of parking
+    f = frame
+    while f is not None:
+        code = f.f_code
+        if code.co_filename.startswith(_GORTDIR) and code is not _gbodycode:
+            return False
+        f = f.f_back
+    return True
+
+
+def sigpoke() -> None:
+    """From a signal handler (main thread, any point): ask for a safe point.
+
+    Lock-free: sets ``_sigattn`` and wakes a poller with netpollBreak (a
+    flag and a write); if the main thread's M sleeps on its note, the
+    handler leaves the wait by raising _SigWake (findrunnable catches it)."""
+    global _sigattn
+    _sigattn = True
+    brk = sched.netpollBreak
+    if brk is not None and sched.m0 is not None:
+        brk()
+    if _mainwait and getattr(_tls, "m", None) is sched.m0:
+        raise _SigWake
+
+
+def _onsigint(signum: int, frame: Any) -> None:
+    """gort's SIGINT handler (installed while a runtime runs on the main
+    thread, unless the program has its own).  In user code of a running
+    goroutine it raises KeyboardInterrupt at once, as CPython's default
+    handler would; anywhere else (runtime code, which may hold a lock, or the
+    scheduler) it leaves it for the next safe point, where the run ends with
+    KeyboardInterrupt (_sigsafepoint)."""
+    global _sigintpending
+    if _saferaise(frame):
+        raise KeyboardInterrupt
+    _sigintpending = True
+    sigpoke()
+
+
+def sigwake() -> None:
+    """The poller drained a signal's byte from the break pipe: wake every
+    other blocked M.  A Python handler may have readied a G on the main
+    thread's M while that M slept, and each M's next round also looks at
+    ``_sigattn``."""
+    s = sched
+    if s.m0 is None:
+        return
+    with s.lock:
+        for mp in s.allm:
+            if mp.blocked and s.pollerm is not mp:
+                mp.note.set()
+
+
+def _sigsafepoint() -> bool:
+    """Act on ``_sigattn`` (an M at a safe point: no runtime lock held).
+    Returns True when the run is ending: the caller goes to g0."""
+    global _sigattn, _sigintpending
+    s = sched
+    if s.done or s.fatal is not None:
+        return True  # _sigattn stays set, so that every M's next park diverts too
+    _sigattn = False  # before the flags are read: a later signal sets it again
+    if _sigintpending:
+        _sigintpending = False
+        _endrun(KeyboardInterrupt())
+        return True
+    h = _sighook
+    if h is not None:
+        h()
+    return False
+
+
+def _endrun(exc: BaseException) -> None:
+    """End the run with exc (Ctrl-C; SystemExit or KeyboardInterrupt from a
+    goroutine), at a safe point.  gort.run raises it after its teardown; a
+    lazily started runtime raises it in the script's greenlet, which tears
+    the runtime down first (_raise_exc), so every goroutine's finally runs."""
+    global _sigattn
+    s = sched
+    with s.lock:
+        if s.fatal is not None or s.done or s.m0 is None:
+            return
+        s.fatal = exc
+    lg = s.m0.lazyg
+    if lg is not None:
+        lg.exc = exc
+    _sigattn = True  # every M's next park goes to g0, which ends its loop
+    _wakeall()
+
+
+def _atexit() -> None:
+    """Interpreter exit with a lazily started runtime still up (its script
+    ended, maybe by an exception): end its goroutines, finally blocks run."""
+    mp = sched.m0
+    if (mp is not None and mp.lazy and mp.thread is threading.current_thread()
+            and mp.lazyg is not None and mp.lazyg.gr is getcurrent()):
+        teardown()
+
+
+atexit.register(_atexit)
+
+
 def add_teardown_hook(fn: Callable[[], None]) -> None:
     """Let a floor above clear its state when a run (or a lazy runtime) ends."""
     _teardown_hooks.append(fn)
@@ -231,6 +418,7 @@ def _startm(parent: Any, lazy: bool) -> M:
     _tls.m = mp
     from . import sysmon
     sysmon.start()
+    _siginit()
     return mp
 
 
@@ -653,6 +841,8 @@ def findrunnable(mp: M) -> G | None:
     s = sched
     pp = mp.p
     while True:
+        if _sigattn:
+            _sigsafepoint()
         if s.done or s.fatal is not None or s.m0 is None:
             # The run is over -- or, for an M that teardown could not join
             # in time, already reset: never act on a new run's state.
@@ -742,12 +932,30 @@ def findrunnable(mp: M) -> G | None:
                     _unblock(mp)
                     injectglist(glist)
             elif delay != 0:
-                mp.note.wait(None if delay < 0 else delay)
+                if mp is s.m0:
+                    _notewait_main(mp, delay)
+                else:
+                    mp.note.wait(None if delay < 0 else delay)
         finally:
             if mp.blocked:  # only this M sets it: no lock needed to look
                 _unblock(mp)
             if _trace is not None:
                 _trace.unblock(mp)
+
+
+def _notewait_main(mp: M, delay: float) -> None:
+    """M0's note wait, which gort's signal handlers may leave by raising
+    _SigWake (sigpoke).  The flag is cleared in an inner finally, so a
+    _SigWake raised at any point while it is set is caught here."""
+    global _mainwait
+    try:
+        try:
+            _mainwait = True
+            mp.note.wait(None if delay < 0 else delay)
+        finally:
+            _mainwait = False
+    except _SigWake:
+        pass
 
 
 def _unblock(mp: M) -> None:
@@ -870,6 +1078,15 @@ def park_m(gp: G) -> None:
     if sched.exiting:
         gp.status = _Grunning
         raise GreenletExit
+    if _sigattn and _sigsafepoint():
+        # A signal (or SystemExit in a goroutine) ended the run: g0's
+        # findrunnable sees it and ends this M's loop.
+        mp.g0.switch(None)
+        gp.status = _Grunning
+        mp.curg = gp
+        if gp.exc is not None:
+            _raise_exc(gp)
+        return
     pp = mp.p
     nxt = _nextg(pp)
     if nxt is None and sched.netpollWaiters and sched.netpoll is not None:
@@ -897,8 +1114,8 @@ def _raise_exc(gp: G) -> None:
     """Raise what the runtime left for gp while it was parked (a Deadlock in
     a lazy runtime's main greenlet)."""
     exc, gp.exc = gp.exc, None
-    if isinstance(exc, Deadlock) and gp is gp.m.lazyg:
-        teardown()
+    if gp is gp.m.lazyg and (isinstance(exc, Deadlock) or exc is sched.fatal):
+        teardown()  # a Deadlock, or _endrun's KeyboardInterrupt/SystemExit
     raise exc
 
 
@@ -1114,6 +1331,9 @@ def gbody() -> None:
             return
 
 
+_gbodycode = gbody.__code__
+
+
 def _gdestroy(gp: G) -> None:
     gp.status = _Gdead
     sched.allgs.discard(gp)
@@ -1168,6 +1388,10 @@ def _panic(gp: G, e: BaseException) -> None:
     except Exception:  # noqa: BLE001
         pass
     m0 = sched.m0
+    if isinstance(e, (KeyboardInterrupt, SystemExit)) and m0 is not None and not sched.exiting:
+        # They end the program, as in a plain script; under a lazy runtime too.
+        _endrun(e)
+        return
     if m0 is not None and not m0.lazy and sched.fatal is None and not sched.exiting:
         sched.fatal = e  # run() raises it
         if _mn:
@@ -1299,6 +1523,7 @@ def teardown() -> None:
     finally:
         from . import sysmon
         sysmon.stop()
+        _sigfini()
         if getattr(cur, "gort_g", None) is not None:
             cur.gort_g = None
         _tls.m = None
@@ -1409,6 +1634,8 @@ def install_netpoll(netpoll: Callable[[float], gList | None],
     """Called once by gort.netpoll: the scheduler's window onto the poller."""
     sched.netpoll = netpoll
     sched.netpollBreak = netpollBreak
+    if sched.m0 is not None and sched.m0.thread is threading.main_thread():
+        _setwakeupfd()  # a new backend (tests switch them): its pipe wakes on signals
 
 
 def timerproc_park(when: float, unlockf: Callable[[G, Any], bool] | None = None,

@@ -13,6 +13,7 @@ from typing import Any
 from .chan import Chan, ClosedChannelError, chan
 from .sched import Deadlock, blocking, goexit, gomaxprocs, gosched, num_goroutine, run
 from .sched import newproc as _newproc
+from .sched.proc import from_thread
 from .selectgo import recv, select, send
 
 # isort: split
@@ -34,4 +35,5 @@ def go(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
 __all__ = [
     "Deadlock", "blocking", "go", "gomaxprocs", "gosched", "goexit", "num_goroutine", "run",
     "Chan", "ClosedChannelError", "chan", "recv", "select", "send", "context", "time",
+    "from_thread",
 ]

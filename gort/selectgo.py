@@ -89,7 +89,7 @@ from greenlet import getcurrent as _getcurrent
 from .chan import Chan, ClosedChannelError, _chanlock, chanrecv, chansend
 from .chan import recv as _recvfrom
 from .chan import send as _sendto
-from .sched.proc import add_mn_hook, getg, gopark
+from .sched.proc import add_mn_hook, getg_thread, gopark, thread_entry
 from .sched.runtime2 import sudog, waitReasonSelect, waitReasonSelectNoCases
 
 __all__ = ["recv", "select", "selectgo", "send"]
@@ -222,7 +222,7 @@ def select(*cases: tuple, default: bool = False) -> tuple[int, Any, bool]:
     # way out of pass 1 unlocks, as Go's labels do (one M: one test of a
     # local; a try/finally here cost a buffered select ~4%).
     if _mn:
-        getg()  # raises here, not with the locks held, off a goroutine
+        getg_thread()  # raises here, not with the locks held, off a goroutine or thread
         lockorder = _lockorder(cases, [i for i in pollorder if cases[i][1] is not None])
         locks = _sellock(cases, lockorder)
     else:
@@ -323,7 +323,7 @@ def select(*cases: tuple, default: bool = False) -> tuple[int, Any, bool]:
     except AttributeError:
         gp = None
     if gp is None:
-        gp = getg()
+        gp = getg_thread()  # a thread that is not an M: its thread G (M:N only)
     gp.param = None
     cache = _sudogcache
     sglist = None
@@ -471,3 +471,6 @@ def _dequeueall(cases: tuple | list, sglist: sudog | None, won: sudog | None,
         if len(cache) < _SUDOGCACHE_MAX:
             cache.append(sg)
         sg = nxt
+
+
+thread_entry(select, selectgo)  # a thread's select (docs/design.md, "Threads")

@@ -107,7 +107,14 @@ class _Goexit(BaseException):
 
 sched = schedt()
 # The M of this OS thread (Go: getg().m; on g0 there is no G to ask).
-_tls = threading.local()
+class _mtls(threading.local):
+    # Class defaults: a thread that is not an M (a foreign thread calling
+    # goready through a channel op) reads None, not AttributeError.
+    m: M | None = None
+    tg: Any = None  # (m0, G): a foreign thread's thread G (getg_thread)
+
+
+_tls = _mtls()
 # gort.gomaxprocs(n): the process-wide setting, kept across runs as Go's is.
 _maxprocs: int | None = None
 # The execution tracer (gort/trace.py) when one is recording, else None: each
@@ -294,6 +301,8 @@ def _sigsafepoint() -> bool:
         _sigintpending = False
         _endrun(KeyboardInterrupt())
         return True
+    if _needmn:
+        _admit()
     h = _sighook
     if h is not None:
         h()
@@ -330,6 +339,246 @@ def _atexit() -> None:
 atexit.register(_atexit)
 
 
+# --------------------------------------------------------------------------
+# Foreign threads (docs/design.md, "Threads").  A thread that is not one of
+# the runtime's Ms may use channels (send, recv, close, select) and
+# from_thread.  Two things make that safe:
+#
+# * The run takes its locks (M:N mode, _setmn) before such a thread touches
+#   a runtime structure.  With one M gort takes no locks at all, and a
+#   per-operation "which thread am I" test would cost every goroutine's
+#   channel operation; instead the run learns of threads as they start.
+#   While a runtime runs, threading.setprofile gives every new thread a
+#   profile hook (_threadprofile) that lasts until the thread's first
+#   channel operation (thread_entry), or until the run is M:N anyway.  That
+#   operation waits until
+#   an M at a safe point (_sigsafepoint) has switched the run to M:N mode
+#   (thread_attach); threads alive when the runtime starts switch it at once.
+# * A thread that must block gets a *thread G* (getg_thread): a G whose M is
+#   a pseudo-M of that thread, with a P only for its readyq.  It parks like
+#   a goroutine (gopark), and park_m sends it to _threadpark, which sleeps on
+#   the pseudo-M's note; a waker's goready reaches it through the ordinary
+#   cross-M path (_pushother: readyq, then wake the M if it is blocked).
+#   Go's analogue is a cgo callback thread, which gets an M (needm).
+
+_needmn = False  # a thread asked for M:N mode
+_mnack = threading.Event()  # set once the run has switched to it for the thread
+_threadprofile_prev: Any = None
+_threadprofile_on = False
+_threadms: set[M] = set()  # pseudo-Ms of threads blocked in _threadpark
+_fromwaits: dict[Any, list] = {}  # from_thread calls in flight: Event -> result box
+_attachcodes: set[Any] = set()  # the entry points a thread may use (thread_entry)
+
+
+def thread_entry(*fns: Callable[..., Any]) -> None:
+    """Mark fns as the ways a foreign thread may enter the runtime (the
+    channel operations): a thread's first call of one makes the run M:N.
+    Any other gort call from such a thread raises (getg's RuntimeError)."""
+    for fn in fns:
+        _attachcodes.add(fn.__code__)
+
+
+def _isruntimethread(t: threading.Thread) -> bool:
+    return t.name.startswith("gort-")
+
+
+def _threadinit() -> None:
+    """The runtime starts: learn of the other threads (module comment)."""
+    global _threadprofile_prev, _threadprofile_on
+    cur = threading.current_thread()
+    if not _mn and any(t is not cur and t.is_alive() and not _isruntimethread(t)
+                       for t in threading.enumerate()):
+        _setmn(True)  # no goroutine runs yet: safe to switch here
+    if not _threadprofile_on:
+        _threadprofile_prev = threading.getprofile()
+        threading.setprofile(_threadprofile)
+        _threadprofile_on = True
+
+
+def _threadfini() -> None:
+    """The runtime ends: wake the threads still blocked on its channels,
+    fail the from_thread calls in flight, drop the thread hook."""
+    global _needmn, _threadprofile_on, _threadprofile_prev
+    _needmn = False
+    _mnack.clear()
+    if _threadprofile_on:
+        if threading.getprofile() is _threadprofile:
+            threading.setprofile(_threadprofile_prev)
+        _threadprofile_on = False
+        _threadprofile_prev = None
+    for mp in list(_threadms):
+        gp = mp.curg
+        if gp is not None:
+            gp.exc = RuntimeError("gort: the runtime ended while this thread was blocked on "
+                                  "a channel")
+            mp.p.readyq.append(gp)
+        mp.note.set()
+    _threadms.clear()
+    for ev, box in list(_fromwaits.items()):
+        if not box:
+            box.append((False, RuntimeError("gort.from_thread: the runtime ended before "
+                                            "the goroutine finished")))
+        ev.set()
+    _fromwaits.clear()
+
+
+def _threadprofile(frame: Any, event: str, arg: Any) -> None:
+    """The profile hook of a thread started while a runtime runs (module
+    comment): on its first channel operation, make the run M:N, then go away."""
+    prev = _threadprofile_prev
+    if _mn or sched.m0 is None or _isruntimethread(threading.current_thread()):
+        sys.setprofile(prev)
+        return
+    if event == "call" and frame.f_code in _attachcodes:
+        sys.setprofile(prev)
+        thread_attach()
+        return
+    if prev is not None:
+        prev(frame, event, arg)
+
+
+def thread_attach() -> None:
+    """From a thread that is not an M, before it touches the runtime: wait
+    until the run is in M:N mode (an M switches it at its next safe point)."""
+    global _needmn, _sigattn
+    if _mn:
+        return
+    s = sched
+    m0 = s.m0
+    if m0 is None:
+        return  # no runtime: the gort call itself will say what is wrong
+    _needmn = True
+    _sigattn = True
+    with s.lock:
+        if m0.blocked:
+            _wakem(m0)
+    if not _mnack.wait(10.0) and not _mn:
+        raise RuntimeError(
+            f"gort: thread {threading.current_thread().name!r} waited 10 s for the runtime to "
+            "admit it: a goroutine is holding the runtime's thread without calling into gort "
+            "(a CPU loop, or a blocking call such as Thread.join: use gort.blocking)")
+
+
+def _admit() -> None:
+    """At a safe point: switch the run to M:N mode for the threads that asked."""
+    global _needmn
+    _needmn = False
+    if not _mn:
+        _setmn(True)
+    _mnack.set()
+
+
+def getg_thread() -> G:
+    """getg for the channel operations (chan.py, selectgo.py), off their fast
+    paths: on a thread that is not an M, that thread's G (module comment)."""
+    if getattr(_tls, "m", None) is not None or sched.m0 is None or not _mn:
+        return getg()
+    m0 = sched.m0
+    tg = getattr(_tls, "tg", None)
+    if tg is None or tg[0] is not m0:
+        mp = M(-1)
+        pp = P(-1)
+        mp.p = pp
+        pp.m = mp
+        gp = G()
+        gp.status = _Grunning
+        gp.m = mp
+        gp.waitreason = ""
+        mp.curg = gp
+        tg = _tls.tg = (m0, gp)
+    return tg[1]
+
+
+def _threadpark(gp: G) -> None:
+    """park_m for a thread G: sleep on the pseudo-M's note until goready
+    puts gp on its readyq.  Counted as a blocking call (sched.nsyscall):
+    while a thread waits, the run is not deadlocked -- the thread may be
+    woken by another thread (Go: an M in a cgo call)."""
+    mp = gp.m
+    q = mp.p.readyq
+    s = sched
+    try:
+        while True:
+            with s.lock:
+                if q:
+                    q.clear()
+                    break
+                if s.m0 is None:
+                    break
+                mp.blocked = True
+                mp.note.clear()
+                s.nsyscall += 1
+                _threadms.add(mp)
+            try:
+                mp.note.wait()
+            finally:
+                with s.lock:
+                    if mp.blocked:
+                        mp.blocked = False
+                        if mp in _threadms:
+                            _threadms.discard(mp)
+                            s.nsyscall -= 1
+    finally:
+        gp.status = _Grunning
+    if gp.exc is not None:
+        exc, gp.exc = gp.exc, None
+        raise exc
+
+
+def from_thread(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """From a thread that is not the runtime's: run ``fn(*args, **kwargs)``
+    in a new goroutine, wait for it, and return its result or raise its
+    exception here (trio's from_thread.run, asyncio's
+    run_coroutine_threadsafe).  The runtime must be running (gort.run, or a
+    lazily started one)."""
+    if not callable(fn):
+        raise TypeError(f"gort.from_thread: {type(fn).__name__!r} object is not callable")
+    if getattr(_tls, "m", None) is not None:
+        raise RuntimeError("gort.from_thread: called on one of the runtime's threads; a "
+                           "goroutine calls fn directly (or gort.go(fn))")
+    s = sched
+    if s.m0 is None:
+        raise RuntimeError("gort.from_thread: no gort runtime is running")
+    thread_attach()
+    done = threading.Event()
+    box: list = []
+
+    def body() -> None:
+        try:
+            box.append((True, fn(*args, **kwargs)))
+        except GreenletExit:
+            box.append((False, RuntimeError("gort.from_thread: the runtime ended before "
+                                            "the goroutine finished")))
+            raise
+        except BaseException as e:  # noqa: BLE001 - handed to the calling thread
+            box.append((False, e))
+        finally:
+            _fromwaits.pop(done, None)
+            done.set()
+
+    gp = G()
+    gp.fn = body
+    gp.args = ()
+    gp.ctx = _copy_context()
+    gp.status = _Grunnable
+    with s.lock:
+        if s.m0 is None or s.done or s.fatal is not None:
+            raise RuntimeError("gort.from_thread: the runtime is ending")
+        _fromwaits[done] = box
+        # Go: newproc from a cgo callback's M; here onto the global queue,
+        # where any M can take it.
+        s.goidgen += 1
+        gp.goid = s.goidgen
+        s.allgs.add(gp)
+        globrunqput(gp)
+    wakep()
+    done.wait()
+    ok, v = box[0]
+    if ok:
+        return v
+    raise v
+
+
 def add_teardown_hook(fn: Callable[[], None]) -> None:
     """Let a floor above clear its state when a run (or a lazy runtime) ends."""
     _teardown_hooks.append(fn)
@@ -358,8 +607,9 @@ def _lazyinit() -> G:
         if getattr(_tls, "m", None) is None:
             raise RuntimeError(
                 f"gort: goroutines already run on thread {mp.thread.name!r}; a thread "
-                "that is not one of the runtime's Ms cannot run them (gort.gomaxprocs "
-                "sets how many Ms there are)")
+                "that is not one of the runtime's Ms cannot run them.  From another "
+                "thread, use gort.from_thread(fn, *args) to run fn in a goroutine; "
+                "channel send/recv/close/select also work there (docs/design.md)")
         raise RuntimeError("gort: called from a greenlet that is not a goroutine")
     mp = _startm(cur, lazy=True)
     gp = G()
@@ -419,6 +669,7 @@ def _startm(parent: Any, lazy: bool) -> M:
     from . import sysmon
     sysmon.start()
     _siginit()
+    _threadinit()
     return mp
 
 
@@ -1075,6 +1326,9 @@ def park_m(gp: G) -> None:
     Returns when gp runs again.
     """
     mp = gp.m
+    if mp.id < 0:
+        _threadpark(gp)  # a thread G (getg_thread): not a goroutine
+        return
     if sched.exiting:
         gp.status = _Grunning
         raise GreenletExit
@@ -1524,6 +1778,7 @@ def teardown() -> None:
         from . import sysmon
         sysmon.stop()
         _sigfini()
+        _threadfini()
         if getattr(cur, "gort_g", None) is not None:
             cur.gort_g = None
         _tls.m = None

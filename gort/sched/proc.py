@@ -378,14 +378,27 @@ def thread_entry(*fns: Callable[..., Any]) -> None:
         _attachcodes.add(fn.__code__)
 
 
+_prethreads: set[threading.Thread] = set()  # alive when the runtime started
+_THREADPOLL = 0.05  # s: how often an idle run looks whether those threads are gone
+
+
 def _isruntimethread(t: threading.Thread) -> bool:
     return t.name.startswith("gort-")
+
+
+def _threadsalive() -> bool:
+    """Is a thread that this run started (not the runtime's) still alive?
+    Then an idle run is not a deadlock yet: the thread may send."""
+    return any(t not in _prethreads and not _isruntimethread(t) and t.is_alive()
+               for t in threading.enumerate())
 
 
 def _threadinit() -> None:
     """The runtime starts: learn of the other threads (module comment)."""
     global _threadprofile_prev, _threadprofile_on
     cur = threading.current_thread()
+    _prethreads.clear()
+    _prethreads.update(threading.enumerate())
     if not _mn and any(t is not cur and t.is_alive() and not _isruntimethread(t)
                        for t in threading.enumerate()):
         _setmn(True)  # no goroutine runs yet: safe to switch here
@@ -424,9 +437,21 @@ def _threadfini() -> None:
 
 def _threadprofile(frame: Any, event: str, arg: Any) -> None:
     """The profile hook of a thread started while a runtime runs (module
-    comment): on its first channel operation, make the run M:N, then go away."""
+    comment), first event: the runtime's own threads drop it at once."""
     prev = _threadprofile_prev
     if _mn or sched.m0 is None or _isruntimethread(threading.current_thread()):
+        sys.setprofile(prev)
+        return
+    # From now on current_thread() is not called: at the thread's very end
+    # (after threading forgets it) it would make a _DummyThread.
+    sys.setprofile(_threadprofile2)
+    _threadprofile2(frame, event, arg)
+
+
+def _threadprofile2(frame: Any, event: str, arg: Any) -> None:
+    """On the thread's first channel operation, make the run M:N, then go away."""
+    prev = _threadprofile_prev
+    if _mn or sched.m0 is None:
         sys.setprofile(prev)
         return
     if event == "call" and frame.f_code in _attachcodes:
@@ -1112,6 +1137,7 @@ def findrunnable(mp: M) -> G | None:
         # another M readies a G.  Decide under sched.lock, so that a waker
         # either sees mp.blocked (and how to wake it) or we see its G.
         poller = False
+        threadwait = False
         with s.lock:
             if s.done or s.fatal is not None or s.m0 is None:
                 continue  # _wakeall ran since the check above: do not sleep through it
@@ -1134,6 +1160,12 @@ def findrunnable(mp: M) -> G | None:
             dead = (s.nmidle == len(s.allm) - 1 and s.timer0when == INF
                     and s.netpollWaiters == 0 and s.nsyscall == 0
                     and (len(s.allm) == 1 or _noqueuedwork()))
+            if dead and _threadsalive():
+                # A thread this run started may still use a channel (Go: an
+                # extra M for cgo callbacks also stops checkdead): look again
+                # every _THREADPOLL until it is gone.
+                dead = False
+                threadwait = True
             if not dead:
                 mp.blocked = True
                 s.nmidle += 1
@@ -1173,6 +1205,8 @@ def findrunnable(mp: M) -> G | None:
                 delay = _TIMERSLACK
         else:
             delay = -1.0
+        if threadwait and (delay < 0 or delay > _THREADPOLL):
+            delay = _THREADPOLL
         if _trace is not None:
             _trace.block(mp, poller)
         try:

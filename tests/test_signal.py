@@ -318,3 +318,32 @@ def test_system_exit_in_goroutine_ends_program(lazy, procs):
     assert p.returncode == 7, (out, err)
     assert "not reached" not in out and "panic" not in err
     assert time.monotonic() - t0 < 15
+
+
+# --------------------------------------------------------------------------
+# The samples shut down on SIGTERM and Ctrl-C (gort.signal.notify_context)
+
+
+@pytest.mark.parametrize("sample,args", [
+    ("samples/echo_server.py", ["--port", "0"]),
+    ("samples/chat_server.py", ["--port", "0"]),
+])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_sample_server_shuts_down_on_signal(sample, args, sig):
+    p = subprocess.Popen([sys.executable, sample, *args], cwd=ROOT, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True,
+                         env=dict(os.environ, PYTHONPATH=ROOT))
+    try:
+        line = p.stdout.readline()
+        assert "server on" in line, (line, p.stderr.read() if p.poll() is not None else "")
+        # An idle server: the runtime sits in netpoll when the signal comes.
+        time.sleep(0.1)
+        p.send_signal(sig)
+        out, err = p.communicate(timeout=15)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+    assert p.returncode == 0, (out, err)
+    assert "Traceback" not in err, err
+    assert "shutting down" in out + err

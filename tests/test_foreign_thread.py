@@ -245,5 +245,38 @@ def test_goroutine_hot_paths_take_no_locks_without_threads():
     def main():
         return proc._mn
 
-    if proc._defaultprocs() == 1:
+    others = [t for t in threading.enumerate()
+              if t is not threading.current_thread() and not t.name.startswith("gort-")]
+    if proc._defaultprocs() == 1 and not others:
         assert gort.run(main) is False
+
+
+def test_thread_older_than_the_runtime_is_admitted_by_from_thread(no_thread_leak):
+    # No hook for a thread that predates the run: its first call is from_thread.
+    box = []
+    go_on = threading.Event()
+    admitted = threading.Event()
+    handoff = []
+
+    def th():
+        go_on.wait(10)
+        ch = gort.from_thread(lambda: handoff[0])
+        admitted.set()
+        ch.send("from an old thread")
+        box.append(ch.recv())
+
+    t = threading.Thread(target=th)
+    t.start()
+
+    def main():
+        ch = gort.chan()
+        handoff.append(ch)
+        go_on.set()
+        gort.blocking(admitted.wait, 10)
+        v = ch.recv()
+        ch.send("reply")
+        _join(t)
+        return v
+
+    assert gort.run(main) == "from an old thread"
+    assert box == ["reply"]

@@ -353,7 +353,8 @@ atexit.register(_atexit)
 #   channel operation (thread_entry), or until the run is M:N anyway.  That
 #   operation waits until
 #   an M at a safe point (_sigsafepoint) has switched the run to M:N mode
-#   (thread_attach); threads alive when the runtime starts switch it at once.
+#   (thread_attach).  A thread alive before the runtime started has no
+#   hook: its first gort.from_thread call admits it (docs/design.md).
 # * A thread that must block gets a *thread G* (getg_thread): a G whose M is
 #   a pseudo-M of that thread, with a P only for its readyq.  It parks like
 #   a goroutine (gopark), and park_m sends it to _threadpark, which sleeps on
@@ -379,6 +380,7 @@ def thread_entry(*fns: Callable[..., Any]) -> None:
 
 
 _prethreads: set[threading.Thread] = set()  # alive when the runtime started
+_attached: set[threading.Thread] = set()  # threads that used the runtime (thread_attach)
 _THREADPOLL = 0.05  # s: how often an idle run looks whether those threads are gone
 
 
@@ -387,21 +389,23 @@ def _isruntimethread(t: threading.Thread) -> bool:
 
 
 def _threadsalive() -> bool:
-    """Is a thread that this run started (not the runtime's) still alive?
-    Then an idle run is not a deadlock yet: the thread may send."""
-    return any(t not in _prethreads and not _isruntimethread(t) and t.is_alive()
-               for t in threading.enumerate())
+    """Is a thread that this run started, or one that has used it (not the
+    runtime's own), still alive?  Then an idle run is not a deadlock yet:
+    the thread may send."""
+    return any((t not in _prethreads or t in _attached) and not _isruntimethread(t)
+               and t.is_alive() for t in threading.enumerate())
 
 
 def _threadinit() -> None:
     """The runtime starts: learn of the other threads (module comment)."""
     global _threadprofile_prev, _threadprofile_on
-    cur = threading.current_thread()
+    # Threads alive now get no hook (Python 3.11 cannot set another thread's
+    # profile function); switching the run to M:N for them here would change
+    # every one-M run in a process with an idle helper thread.  Such a thread
+    # is admitted by its first gort.from_thread call (docs/design.md).
     _prethreads.clear()
     _prethreads.update(threading.enumerate())
-    if not _mn and any(t is not cur and t.is_alive() and not _isruntimethread(t)
-                       for t in threading.enumerate()):
-        _setmn(True)  # no goroutine runs yet: safe to switch here
+    _attached.clear()
     if not _threadprofile_on:
         _threadprofile_prev = threading.getprofile()
         threading.setprofile(_threadprofile)
@@ -466,6 +470,9 @@ def thread_attach() -> None:
     """From a thread that is not an M, before it touches the runtime: wait
     until the run is in M:N mode (an M switches it at its next safe point)."""
     global _needmn, _sigattn
+    t = threading.current_thread()
+    if t not in _attached:
+        _attached.add(t)
     if _mn:
         return
     s = sched

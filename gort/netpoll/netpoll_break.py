@@ -58,11 +58,11 @@ class netpollBreaker:
         sig = False
         try:
             while True:
-                b = os.read(fd, 512)
-                if not b:
-                    break
+                b = os.read(fd, 4096)
                 if not sig and b.count(0) != len(b):
                     sig = True  # a signal number, written by CPython's handler
+                if len(b) < 4096:
+                    break  # a short read emptied the pipe: no second read (EAGAIN)
         except BlockingIOError:
             pass
         self.wakesig = False

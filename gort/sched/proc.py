@@ -502,8 +502,15 @@ def _admit() -> None:
 
 def getg_thread() -> G:
     """getg for the channel operations (chan.py, selectgo.py), off their fast
-    paths: on a thread that is not an M, that thread's G (module comment)."""
-    if getattr(_tls, "m", None) is not None or sched.m0 is None or not _mn:
+    paths: on a thread that is not an M, that thread's G (module comment).
+    A goroutine pays what getg costs: one lookup."""
+    try:
+        gp = getcurrent().gort_g
+    except AttributeError:
+        gp = None
+    if gp is not None:
+        return gp
+    if _tls.m is not None or sched.m0 is None or not _mn:
         return getg()
     m0 = sched.m0
     tg = getattr(_tls, "tg", None)

@@ -121,9 +121,12 @@ def _sigs(what: str, sigs: tuple) -> list[int]:
                              "or ignored")
         out.append(int(s))
     if not sigs:
-        # Go: no signals means all of them (the catchable ones).
-        out = [int(s) for s in _signal.valid_signals()
-               if s not in (_signal.SIGKILL, _signal.SIGSTOP)]
+        # Go: no signals means all of them -- here the catchable ones that
+        # are not synchronous faults (a Python handler for SIGSEGV would run
+        # too late to mean anything).
+        skip = {_signal.SIGKILL, _signal.SIGSTOP, _signal.SIGSEGV, _signal.SIGBUS,
+                _signal.SIGFPE, _signal.SIGILL}
+        out = [int(s) for s in _signal.valid_signals() if s not in skip]
     return out
 
 

@@ -347,3 +347,32 @@ def test_sample_server_shuts_down_on_signal(sample, args, sig):
     assert p.returncode == 0, (out, err)
     assert "Traceback" not in err, err
     assert "shutting down" in out + err
+
+
+def test_notify_in_a_lazy_runtime():
+    # No gort.run: the script's greenlet is the main goroutine, on the main thread.
+    ch = gort.chan(1)
+    gort.signal.notify(ch, signal.SIGUSR2)
+    try:
+        t = _kill_later(0.05, signal.SIGUSR2)
+        assert ch.recv() == signal.SIGUSR2
+        t.join()
+    finally:
+        gort.signal.stop(ch)
+    assert signal.getsignal(signal.SIGUSR2) is signal.SIG_DFL
+
+
+def test_notify_all_and_reset_all():
+    def main():
+        ch = gort.chan(1)
+        gort.signal.notify(ch)  # Go: no signals = all of them
+        assert signal.getsignal(signal.SIGUSR1) is not signal.SIG_DFL
+        assert signal.getsignal(signal.SIGSEGV) is signal.SIG_DFL  # faults are left alone
+        os.kill(os.getpid(), signal.SIGUSR1)
+        v = ch.recv()
+        gort.signal.reset()
+        return v
+
+    assert gort.run(main) == signal.SIGUSR1
+    assert signal.getsignal(signal.SIGUSR1) is signal.SIG_DFL
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

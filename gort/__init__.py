@@ -21,6 +21,7 @@ from .chan import Chan, ClosedChannelError, chan, nilchan
 from .sched import Deadlock, blocking, goexit, gomaxprocs, gosched, num_goroutine, run
 from .sched import newproc as _newproc
 from .sched.error import Panic
+from .sched.proc import from_thread
 from .selectgo import recv, select, send
 
 # isort: split
@@ -61,5 +62,5 @@ def __dir__() -> list[str]:
 __all__ = [
     "Deadlock", "Panic", "blocking", "go", "gomaxprocs", "gosched", "goexit", "num_goroutine",
     "run", "Chan", "ClosedChannelError", "chan", "nilchan", "recv", "select", "send",
-    "context", "time",
+    "context", "time", "from_thread",
 ]

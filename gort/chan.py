@@ -90,7 +90,7 @@ from greenlet import getcurrent as _getcurrent
 
 from .sched import synctest as _st
 from .sched.error import Panic
-from .sched.proc import add_mn_hook, getg, gopark, goready
+from .sched.proc import add_mn_hook, getg, getg_thread, gopark, goready, thread_entry
 from .sched.runtime2 import (
     gList,
     sudog,
@@ -947,7 +947,10 @@ def closechan(c: Chan | None) -> None:
 
 
 # --------------------------------------------------------------------------
-# M:N: Go's chansend and chanrecv as Go writes them, under c.lock.  Each
+# M:N: Go's chansend and chanrecv as Go writes them, under c.lock.  A
+# thread that is not an M (docs/design.md, "Threads") always comes here
+# (the run is M:N before it touches a channel) and, if it must block, parks
+# with its thread G (getg_thread): the sudog's waiter is that thread.  Each
 # hand-off writes the sudog, unlocks, then readies the partner; a parking G
 # queues its sudog under the lock and gopark's unlockf (_chanparkcommit)
 # drops it once the G is marked waiting.  The G is looked up before the
@@ -963,7 +966,7 @@ def _chansend_mn(c: Chan, v: Any, block: bool) -> bool:
         except AttributeError:
             gp = None
         if gp is None:
-            gp = getg()
+            gp = getg_thread()  # a thread that is not an M gets its thread G
     lock = c.lock or _chanlock(c)
     lock.acquire()
     if c.closed:
@@ -1031,7 +1034,7 @@ def _chanrecv_mn(c: Chan, block: bool) -> tuple[bool, Any, bool]:
         except AttributeError:
             gp = None
         if gp is None:
-            gp = getg()
+            gp = getg_thread()  # a thread that is not an M gets its thread G
     lock = c.lock or _chanlock(c)
     lock.acquire()
     q = c.sendq
@@ -1097,3 +1100,8 @@ def _chanrecv_mn(c: Chan, block: bool) -> tuple[bool, Any, bool]:
     v = mysg.elem
     mysg.elem = None
     return True, v, mysg.success
+
+
+# A thread that is not an M enters through these (docs/design.md, "Threads").
+thread_entry(Chan.send, Chan.recv, Chan.recv_ok, Chan.__next__, Chan.close,
+             chansend, chanrecv, closechan)

@@ -94,7 +94,7 @@ from .chan import Chan, ClosedChannelError, _bubblecheck, _chanlock, chanrecv, c
 from .chan import recv as _recvfrom
 from .chan import send as _sendto
 from .sched import synctest as _st
-from .sched.proc import add_mn_hook, getg, gopark, gosched, sched
+from .sched.proc import add_mn_hook, getg_thread, gopark, gosched, sched, thread_entry
 from .sched.runtime2 import sudog, waitReasonSelect, waitReasonSelectNoCases
 
 __all__ = ["recv", "select", "selectgo", "send"]
@@ -245,7 +245,7 @@ def select(*cases: tuple, default: bool = False) -> tuple[int, Any, bool]:
     # way out of pass 1 unlocks, as Go's labels do (one M: one test of a
     # local; a try/finally here cost a buffered select ~4%).
     if _mn:
-        getg()  # raises here, not with the locks held, off a goroutine
+        getg_thread()  # raises here, not with the locks held, off a goroutine or thread
         lockorder = _lockorder(cases, [i for i in pollorder if cases[i][1] is not None])
         locks = _sellock(cases, lockorder)
     else:
@@ -349,7 +349,7 @@ def select(*cases: tuple, default: bool = False) -> tuple[int, Any, bool]:
     except AttributeError:
         gp = None
     if gp is None:
-        gp = getg()
+        gp = getg_thread()  # a thread that is not an M: its thread G (M:N only)
     gp.param = None
     cache = _sudogcache
     sglist = None
@@ -517,3 +517,6 @@ def _dequeueall(cases: tuple | list, sglist: sudog | None, won: sudog | None,
         if len(cache) < _SUDOGCACHE_MAX:
             cache.append(sg)
         sg = nxt
+
+
+thread_entry(select, selectgo)  # a thread's select (docs/design.md, "Threads")

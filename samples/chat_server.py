@@ -1,6 +1,7 @@
 """A chat server: one goroutine per client, one broadcaster, channels between.
 
-    python samples/chat_server.py --port 7001       # serve; connect with `nc 127.0.0.1 7001`
+    python samples/chat_server.py --port 7001       # serve until Ctrl-C or SIGTERM;
+                                                    # connect with `nc 127.0.0.1 7001`
     python samples/chat_server.py --self-test       # 3 clients chat, then it exits
 
 This is the chat server of "The Go Programming Language" (section 8.10):
@@ -24,15 +25,20 @@ The broadcaster owns the set of clients, so no lock guards it: the only way
 to touch it is to send the broadcaster a message (Go's "share memory by
 communicating").  Each connection has a reader goroutine (lines in, to
 ``messages``) and a writer goroutine (its own channel out, to the socket).
-Idle clients are dropped by a read deadline, as in the exercise.
+Idle clients are dropped by a read deadline, as in the exercise.  Ctrl-C or
+SIGTERM shuts it down (Go: ``signal.NotifyContext``): the listener closes and
+the main goroutine returns.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 
 import gort
+import gort.context
 import gort.net
+import gort.signal
 import gort.time
 
 
@@ -141,9 +147,23 @@ def main() -> None:
         gort.run(self_test)
         print("chat self-test: ok")
         return
-    ln = gort.net.listen("tcp", f"127.0.0.1:{args.port}")
-    print(f"chat server on {ln.addr}; connect with: nc 127.0.0.1 {args.port}")
-    gort.run(Server().serve, ln)
+
+    def run() -> None:
+        ctx, stop = gort.signal.notify_context(gort.context.background(),
+                                               signal.SIGINT, signal.SIGTERM)
+        ln = gort.net.listen("tcp", f"127.0.0.1:{args.port}")
+        print(f"chat server on {ln.addr}; connect with: nc {ln.addr.ip} {ln.addr.port}",
+              flush=True)
+        gort.go(Server().serve, ln)
+        ctx.done().recv()  # a signal arrived
+        stop()
+        ln.close()
+        print("chat: signal received, shutting down", flush=True)
+
+    try:
+        gort.run(run)
+    except KeyboardInterrupt:  # a second Ctrl-C during shutdown
+        pass
 
 
 if __name__ == "__main__":

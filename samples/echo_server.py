@@ -9,23 +9,31 @@ descriptors the way Go's net/http server does: on a temporary accept error
 
 Try it:
 
-    python samples/echo_server.py --port 7000          # serve until Ctrl-C
+    python samples/echo_server.py --port 7000          # serve until Ctrl-C or SIGTERM
     nc 127.0.0.1 7000                                    # type lines, see them back
     python samples/echo_server.py --self-test          # start, echo once, exit
 
 Go equivalent: the classic ``for { c, err := ln.Accept(); go handle(c) }``
 with ``c.SetReadDeadline(time.Now().Add(idle))`` in the read loop.
+
+Shutdown is Go's ``signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)``:
+on Ctrl-C or SIGTERM the main goroutine closes the listener (the accept loop
+returns) and returns; gort.run then ends the connections' goroutines (their
+``with c:`` blocks close the sockets).
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Callable
 from typing import Any
 
 import gort
+import gort.context
 import gort.net
+import gort.signal
 import gort.time
 
 MIN_BACKOFF = 0.005  # Go's net/http: tempDelay starts at 5 ms ...
@@ -111,10 +119,16 @@ def main(argv: list[str] | None = None) -> None:
         return
 
     def run() -> None:
+        ctx, stop = gort.signal.notify_context(gort.context.background(),
+                                               signal.SIGINT, signal.SIGTERM)
         ln = gort.net.listen("tcp", (args.host, args.port))
         print(f"echo server on {ln.addr} (idle timeout {args.idle:g}s); Ctrl-C to stop",
               flush=True)
-        serve(ln, args.idle, log=lambda s: print(s, file=sys.stderr, flush=True))
+        gort.go(serve, ln, args.idle, log=lambda s: print(s, file=sys.stderr, flush=True))
+        ctx.done().recv()  # a signal arrived
+        stop()  # a second Ctrl-C now interrupts as usual
+        ln.close()
+        print("echo: signal received, shutting down", file=sys.stderr, flush=True)
 
     try:
         gort.run(run)

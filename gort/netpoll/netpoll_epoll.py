@@ -3,7 +3,8 @@
 Go: src/runtime/netpoll_epoll.go.  Same registration (EPOLLIN|EPOLLOUT|
 EPOLLRDHUP|EPOLLET), same event-to-mode mapping, same 128-event batches,
 same timeout rounding (sub-millisecond waits round *up* to 1 ms; waits are
-capped at about 11.5 days), an eventfd for netpollBreak.
+capped at about 11.5 days); netpollBreak is a pipe (netpoll_break.py: it
+doubles as the signal wakeup fd).
 
 Differences: Python's select.epoll reports the fd, not a data word, so an
 event finds its pollDesc through ``pdbyfd`` instead of a tagged pointer

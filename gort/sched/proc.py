@@ -35,9 +35,11 @@ What differs from Go, and why
 
 from __future__ import annotations
 
+import atexit
 import contextvars
 import os
 import random
+import signal
 import sys
 import threading
 import traceback
@@ -108,7 +110,14 @@ class _Goexit(BaseException):
 
 sched = schedt()
 # The M of this OS thread (Go: getg().m; on g0 there is no G to ask).
-_tls = threading.local()
+class _mtls(threading.local):
+    # Class defaults: a thread that is not an M (a foreign thread calling
+    # goready through a channel op) reads None, not AttributeError.
+    m: M | None = None
+    tg: Any = None  # (m0, G): a foreign thread's thread G (getg_thread)
+
+
+_tls = _mtls()
 # gort.gomaxprocs(n): the process-wide setting, kept across runs as Go's is.
 _maxprocs: int | None = None
 # The execution tracer (gort/trace.py) when one is recording, else None: each
@@ -150,6 +159,472 @@ def _setmn(on: bool) -> None:
         fn(on)
 
 
+# --------------------------------------------------------------------------
+# Signals and Ctrl-C (docs/design.md, "Signals").  Go's sighandler runs on
+# whatever thread the signal hits and only queues the signal and wakes
+# signal_recv; everything else happens in goroutines.  CPython runs Python
+# handlers on the main thread between two bytecodes -- possibly in the middle
+# of runtime code holding a lock -- so gort's own handlers do no more than
+# Go's: set a flag (``_sigattn``) and wake the runtime.  Any M that passes a
+# safe point (park_m, or the top of findrunnable) then acts on it in
+# goroutine or g0 context, with no runtime lock held (_sigsafepoint).
+
+_sigattn = False  # a signal asked for a safe point (or the run it ended is ending)
+_sigintpending = False  # Ctrl-C, to be delivered at a safe point
+# gort.signal's delivery, called at a safe point with no lock held.
+_sighook: Callable[[], None] | None = None
+_sigint_installed = False
+_wakeupfd_installed = False
+# The main thread's M is asleep on its note: a handler may interrupt the wait.
+_mainwait = False
+_GORTDIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+class _SigWake(BaseException):
+    """Raised by gort's signal handlers out of the main thread's note wait in
+    findrunnable (and caught there): the Event cannot be set from a handler,
+    which may have interrupted its own lock."""
+
+
+def _siginit() -> None:
+    """The runtime starts: on the main thread, make signals wake it.
+
+    The netpollBreak pipe becomes the signal wakeup fd, so a signal wakes a
+    poller blocked in netpoll (Go: sighandler's wake-up of signal_recv), and
+    Ctrl-C gets gort's handler, which delivers KeyboardInterrupt only at a
+    safe point.  A program that installed its own SIGINT handler, or its own
+    wakeup fd, keeps it."""
+    global _sigint_installed
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _onsigint)
+        _sigint_installed = True
+    _setwakeupfd()
+
+
+def _setwakeupfd() -> None:
+    """Point the signal wakeup fd at the poller's break pipe (main thread)."""
+    global _wakeupfd_installed
+    b = getattr(sched.netpollBreak, "__self__", None)
+    fd = getattr(b, "breakwfd", -1)
+    if fd < 0 or threading.current_thread() is not threading.main_thread():
+        return
+    prev = signal.set_wakeup_fd(fd, warn_on_full_buffer=False)
+    if prev != -1 and not _wakeupfd_installed:
+        signal.set_wakeup_fd(prev)  # someone else's (an asyncio loop): leave it
+        return
+    _wakeupfd_installed = True
+
+
+def _sigfini() -> None:
+    """The runtime ends: give the process its signal setup back."""
+    global _sigint_installed, _wakeupfd_installed, _sigattn, _sigintpending, _mainwait
+    _sigattn = _sigintpending = _mainwait = False
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if _sigint_installed:
+        if signal.getsignal(signal.SIGINT) is _onsigint:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        _sigint_installed = False
+    if _wakeupfd_installed:
+        signal.set_wakeup_fd(-1)
+        _wakeupfd_installed = False
+
+
+def _saferaise(frame: Any) -> bool:
+    """May a signal handler raise right here, as CPython would?  Only in a
+    goroutine that is running user code: no frame of gort's own below the
+    interrupted one (gbody, at the bottom of every goroutine, excepted)."""
+    if getattr(_tls, "m", None) is None:
+        return True  # not an M's thread: plain Python
+    try:
+        gp = getcurrent().gort_g
+    except AttributeError:
+        gp = None
+    if gp is None or gp.status != _Grunning:
+        return False  # g0, or a G in the middle of parking
+    f = frame
+    while f is not None:
+        code = f.f_code
+        if code.co_filename.startswith(_GORTDIR) and code is not _gbodycode:
+            return False
+        f = f.f_back
+    return True
+
+
+def sigpoke() -> None:
+    """From a signal handler (main thread, any point): ask for a safe point.
+
+    Lock-free: sets ``_sigattn`` and wakes a poller with netpollBreak (a
+    flag and a write); if the main thread's M sleeps on its note, the
+    handler leaves the wait by raising _SigWake (findrunnable catches it)."""
+    global _sigattn
+    _sigattn = True
+    brk = sched.netpollBreak
+    if brk is not None and sched.m0 is not None:
+        brk()
+    if _mainwait and getattr(_tls, "m", None) is sched.m0:
+        raise _SigWake
+
+
+def _onsigint(signum: int, frame: Any) -> None:
+    """gort's SIGINT handler (installed while a runtime runs on the main
+    thread, unless the program has its own).  In user code of a running
+    goroutine it raises KeyboardInterrupt at once, as CPython's default
+    handler would; anywhere else (runtime code, which may hold a lock, or the
+    scheduler) it leaves it for the next safe point, where the run ends with
+    KeyboardInterrupt (_sigsafepoint)."""
+    global _sigintpending
+    if _saferaise(frame):
+        raise KeyboardInterrupt
+    _sigintpending = True
+    sigpoke()
+
+
+def sigwake() -> None:
+    """The poller drained a signal's byte from the break pipe: wake every
+    other blocked M.  A Python handler may have readied a G on the main
+    thread's M while that M slept, and each M's next round also looks at
+    ``_sigattn``."""
+    s = sched
+    if s.m0 is None:
+        return
+    with s.lock:
+        for mp in s.allm:
+            if mp.blocked and s.pollerm is not mp:
+                mp.note.set()
+
+
+def _sigsafepoint() -> bool:
+    """Act on ``_sigattn`` (an M at a safe point: no runtime lock held).
+    Returns True when the run is ending: the caller goes to g0."""
+    global _sigattn, _sigintpending
+    s = sched
+    if s.done or s.fatal is not None:
+        return True  # _sigattn stays set, so that every M's next park diverts too
+    _sigattn = False  # before the flags are read: a later signal sets it again
+    if _sigintpending:
+        _sigintpending = False
+        _endrun(KeyboardInterrupt())
+        return True
+    if _needmn:
+        _admit()
+    h = _sighook
+    if h is not None:
+        h()
+    return False
+
+
+def _endrun(exc: BaseException) -> None:
+    """End the run with exc (Ctrl-C; SystemExit or KeyboardInterrupt from a
+    goroutine), at a safe point.  gort.run raises it after its teardown; a
+    lazily started runtime raises it in the script's greenlet, which tears
+    the runtime down first (_raise_exc), so every goroutine's finally runs."""
+    global _sigattn
+    s = sched
+    with s.lock:
+        if s.fatal is not None or s.done or s.m0 is None:
+            return
+        s.fatal = exc
+    lg = s.m0.lazyg
+    if lg is not None:
+        lg.exc = exc
+    _sigattn = True  # every M's next park goes to g0, which ends its loop
+    _wakeall()
+
+
+def _atexit() -> None:
+    """Interpreter exit with a lazily started runtime still up (its script
+    ended, maybe by an exception): end its goroutines, finally blocks run."""
+    mp = sched.m0
+    if (mp is not None and mp.lazy and mp.thread is threading.current_thread()
+            and mp.lazyg is not None and mp.lazyg.gr is getcurrent()):
+        teardown()
+
+
+atexit.register(_atexit)
+
+
+# --------------------------------------------------------------------------
+# Foreign threads (docs/design.md, "Threads").  A thread that is not one of
+# the runtime's Ms may use channels (send, recv, close, select) and
+# from_thread.  Two things make that safe:
+#
+# * The run takes its locks (M:N mode, _setmn) before such a thread touches
+#   a runtime structure.  With one M gort takes no locks at all, and a
+#   per-operation "which thread am I" test would cost every goroutine's
+#   channel operation; instead the run learns of threads as they start.
+#   While a runtime runs, threading.setprofile gives every new thread a
+#   profile hook (_threadprofile) that lasts until the thread's first
+#   channel operation (thread_entry), or until the run is M:N anyway.  That
+#   operation waits until
+#   an M at a safe point (_sigsafepoint) has switched the run to M:N mode
+#   (thread_attach).  A thread alive before the runtime started has no
+#   hook: its first gort.from_thread call admits it (docs/design.md).
+# * A thread that must block gets a *thread G* (getg_thread): a G whose M is
+#   a pseudo-M of that thread, with a P only for its readyq.  It parks like
+#   a goroutine (gopark), and park_m sends it to _threadpark, which sleeps on
+#   the pseudo-M's note; a waker's goready reaches it through the ordinary
+#   cross-M path (_pushother: readyq, then wake the M if it is blocked).
+#   Go's analogue is a cgo callback thread, which gets an M (needm).
+
+_needmn = False  # a thread asked for M:N mode
+_mnack = threading.Event()  # set once the run has switched to it for the thread
+_threadprofile_prev: Any = None
+_threadprofile_on = False
+_threadms: set[M] = set()  # pseudo-Ms of threads blocked in _threadpark
+_fromwaits: dict[Any, list] = {}  # from_thread calls in flight: Event -> result box
+_attachcodes: set[Any] = set()  # the entry points a thread may use (thread_entry)
+
+
+def thread_entry(*fns: Callable[..., Any]) -> None:
+    """Mark fns as the ways a foreign thread may enter the runtime (the
+    channel operations): a thread's first call of one makes the run M:N.
+    Any other gort call from such a thread raises (getg's RuntimeError)."""
+    for fn in fns:
+        _attachcodes.add(fn.__code__)
+
+
+_prethreads: set[threading.Thread] = set()  # alive when the runtime started
+_attached: set[threading.Thread] = set()  # threads that used the runtime (thread_attach)
+_THREADPOLL = 0.05  # s: how often an idle run looks whether those threads are gone
+
+
+def _isruntimethread(t: threading.Thread) -> bool:
+    return t.name.startswith("gort-")
+
+
+def _threadsalive() -> bool:
+    """Is a thread that this run started, or one that has used it (not the
+    runtime's own), still alive?  Then an idle run is not a deadlock yet:
+    the thread may send."""
+    return any((t not in _prethreads or t in _attached) and not _isruntimethread(t)
+               and t.is_alive() for t in threading.enumerate())
+
+
+def _threadinit() -> None:
+    """The runtime starts: learn of the other threads (module comment)."""
+    global _threadprofile_prev, _threadprofile_on
+    # Threads alive now get no hook (Python 3.11 cannot set another thread's
+    # profile function); switching the run to M:N for them here would change
+    # every one-M run in a process with an idle helper thread.  Such a thread
+    # is admitted by its first gort.from_thread call (docs/design.md).
+    _prethreads.clear()
+    _prethreads.update(threading.enumerate())
+    _attached.clear()
+    if not _threadprofile_on:
+        _threadprofile_prev = threading.getprofile()
+        threading.setprofile(_threadprofile)
+        _threadprofile_on = True
+
+
+def _threadfini() -> None:
+    """The runtime ends: wake the threads still blocked on its channels,
+    fail the from_thread calls in flight, drop the thread hook."""
+    global _needmn, _threadprofile_on, _threadprofile_prev
+    _needmn = False
+    _mnack.clear()
+    if _threadprofile_on:
+        if threading.getprofile() is _threadprofile:
+            threading.setprofile(_threadprofile_prev)
+        _threadprofile_on = False
+        _threadprofile_prev = None
+    for mp in list(_threadms):
+        gp = mp.curg
+        if gp is not None:
+            gp.exc = RuntimeError("gort: the runtime ended while this thread was blocked on "
+                                  "a channel")
+            mp.p.readyq.append(gp)
+        mp.note.set()
+    _threadms.clear()
+    for ev, box in list(_fromwaits.items()):
+        if not box:
+            box.append((False, RuntimeError("gort.from_thread: the runtime ended before "
+                                            "the goroutine finished")))
+        ev.set()
+    _fromwaits.clear()
+
+
+def _threadprofile(frame: Any, event: str, arg: Any) -> None:
+    """The profile hook of a thread started while a runtime runs (module
+    comment), first event: the runtime's own threads drop it at once."""
+    prev = _threadprofile_prev
+    if _mn or sched.m0 is None or _isruntimethread(threading.current_thread()):
+        sys.setprofile(prev)
+        return
+    # From now on current_thread() is not called: at the thread's very end
+    # (after threading forgets it) it would make a _DummyThread.
+    sys.setprofile(_threadprofile2)
+    _threadprofile2(frame, event, arg)
+
+
+def _threadprofile2(frame: Any, event: str, arg: Any) -> None:
+    """On the thread's first channel operation, make the run M:N, then go away."""
+    prev = _threadprofile_prev
+    if _mn or sched.m0 is None:
+        sys.setprofile(prev)
+        return
+    if event == "call" and frame.f_code in _attachcodes:
+        sys.setprofile(prev)
+        thread_attach()
+        return
+    if prev is not None:
+        prev(frame, event, arg)
+
+
+def thread_attach() -> None:
+    """From a thread that is not an M, before it touches the runtime: wait
+    until the run is in M:N mode (an M switches it at its next safe point)."""
+    global _needmn, _sigattn
+    t = threading.current_thread()
+    if t not in _attached:
+        _attached.add(t)
+    if _mn:
+        return
+    s = sched
+    m0 = s.m0
+    if m0 is None:
+        return  # no runtime: the gort call itself will say what is wrong
+    _needmn = True
+    _sigattn = True
+    with s.lock:
+        if m0.blocked:
+            _wakem(m0)
+    if not _mnack.wait(10.0) and not _mn:
+        raise RuntimeError(
+            f"gort: thread {threading.current_thread().name!r} waited 10 s for the runtime to "
+            "admit it: a goroutine is holding the runtime's thread without calling into gort "
+            "(a CPU loop, or a blocking call such as Thread.join: use gort.blocking)")
+
+
+def _admit() -> None:
+    """At a safe point: switch the run to M:N mode for the threads that asked."""
+    global _needmn
+    _needmn = False
+    if not _mn:
+        _setmn(True)
+    _mnack.set()
+
+
+def getg_thread() -> G:
+    """getg for the channel operations (chan.py, selectgo.py), off their fast
+    paths: on a thread that is not an M, that thread's G (module comment).
+    A goroutine pays what getg costs: one lookup."""
+    try:
+        gp = getcurrent().gort_g
+    except AttributeError:
+        gp = None
+    if gp is not None:
+        return gp
+    if _tls.m is not None or sched.m0 is None or not _mn:
+        return getg()
+    m0 = sched.m0
+    tg = getattr(_tls, "tg", None)
+    if tg is None or tg[0] is not m0:
+        mp = M(-1)
+        pp = P(-1)
+        mp.p = pp
+        pp.m = mp
+        gp = G()
+        gp.status = _Grunning
+        gp.m = mp
+        gp.waitreason = ""
+        mp.curg = gp
+        tg = _tls.tg = (m0, gp)
+    return tg[1]
+
+
+def _threadpark(gp: G) -> None:
+    """park_m for a thread G: sleep on the pseudo-M's note until goready
+    puts gp on its readyq.  Counted as a blocking call (sched.nsyscall):
+    while a thread waits, the run is not deadlocked -- the thread may be
+    woken by another thread (Go: an M in a cgo call)."""
+    mp = gp.m
+    q = mp.p.readyq
+    s = sched
+    try:
+        while True:
+            with s.lock:
+                if q:
+                    q.clear()
+                    break
+                if s.m0 is None:
+                    break
+                mp.blocked = True
+                mp.note.clear()
+                s.nsyscall += 1
+                _threadms.add(mp)
+            try:
+                mp.note.wait()
+            finally:
+                with s.lock:
+                    if mp.blocked:
+                        mp.blocked = False
+                        if mp in _threadms:
+                            _threadms.discard(mp)
+                            s.nsyscall -= 1
+    finally:
+        gp.status = _Grunning
+    if gp.exc is not None:
+        exc, gp.exc = gp.exc, None
+        raise exc
+
+
+def from_thread(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """From a thread that is not the runtime's: run ``fn(*args, **kwargs)``
+    in a new goroutine, wait for it, and return its result or raise its
+    exception here (trio's from_thread.run, asyncio's
+    run_coroutine_threadsafe).  The runtime must be running (gort.run, or a
+    lazily started one)."""
+    if not callable(fn):
+        raise TypeError(f"gort.from_thread: {type(fn).__name__!r} object is not callable")
+    if getattr(_tls, "m", None) is not None:
+        raise RuntimeError("gort.from_thread: called on one of the runtime's threads; a "
+                           "goroutine calls fn directly (or gort.go(fn))")
+    s = sched
+    if s.m0 is None:
+        raise RuntimeError("gort.from_thread: no gort runtime is running")
+    thread_attach()
+    done = threading.Event()
+    box: list = []
+
+    def body() -> None:
+        try:
+            box.append((True, fn(*args, **kwargs)))
+        except GreenletExit:
+            box.append((False, RuntimeError("gort.from_thread: the runtime ended before "
+                                            "the goroutine finished")))
+            raise
+        except BaseException as e:  # noqa: BLE001 - handed to the calling thread
+            box.append((False, e))
+        finally:
+            _fromwaits.pop(done, None)
+            done.set()
+
+    gp = G()
+    gp.fn = body
+    gp.args = ()
+    gp.ctx = _copy_context()
+    gp.status = _Grunnable
+    with s.lock:
+        if s.m0 is None or s.done or s.fatal is not None:
+            raise RuntimeError("gort.from_thread: the runtime is ending")
+        _fromwaits[done] = box
+        # Go: newproc from a cgo callback's M; here onto the global queue,
+        # where any M can take it.
+        s.goidgen += 1
+        gp.goid = s.goidgen
+        s.allgs.add(gp)
+        globrunqput(gp)
+    wakep()
+    done.wait()
+    ok, v = box[0]
+    if ok:
+        return v
+    raise v
+
+
 def add_teardown_hook(fn: Callable[[], None]) -> None:
     """Let a floor above clear its state when a run (or a lazy runtime) ends."""
     _teardown_hooks.append(fn)
@@ -178,8 +653,9 @@ def _lazyinit() -> G:
         if getattr(_tls, "m", None) is None:
             raise RuntimeError(
                 f"gort: goroutines already run on thread {mp.thread.name!r}; a thread "
-                "that is not one of the runtime's Ms cannot run them (gort.gomaxprocs "
-                "sets how many Ms there are)")
+                "that is not one of the runtime's Ms cannot run them.  From another "
+                "thread, use gort.from_thread(fn, *args) to run fn in a goroutine; "
+                "channel send/recv/close/select also work there (docs/design.md)")
         raise RuntimeError("gort: called from a greenlet that is not a goroutine")
     mp = _startm(cur, lazy=True)
     gp = G()
@@ -238,6 +714,8 @@ def _startm(parent: Any, lazy: bool) -> M:
     _tls.m = mp
     from . import sysmon
     sysmon.start()
+    _siginit()
+    _threadinit()
     return mp
 
 
@@ -741,6 +1219,8 @@ def findrunnable(mp: M) -> G | None:
     s = sched
     pp = mp.p
     while True:
+        if _sigattn:
+            _sigsafepoint()
         if s.done or s.fatal is not None or s.m0 is None:
             # The run is over -- or, for an M that teardown could not join
             # in time, already reset: never act on a new run's state.
@@ -759,6 +1239,7 @@ def findrunnable(mp: M) -> G | None:
         # another M readies a G.  Decide under sched.lock, so that a waker
         # either sees mp.blocked (and how to wake it) or we see its G.
         poller = False
+        threadwait = False
         with s.lock:
             if s.done or s.fatal is not None or s.m0 is None:
                 continue  # _wakeall ran since the check above: do not sleep through it
@@ -781,6 +1262,12 @@ def findrunnable(mp: M) -> G | None:
             dead = (s.nmidle == len(s.allm) - 1 and s.timer0when == INF
                     and s.netpollWaiters == 0 and s.nsyscall == 0
                     and (len(s.allm) == 1 or _noqueuedwork()))
+            if dead and _threadsalive():
+                # A thread this run started may still use a channel (Go: an
+                # extra M for cgo callbacks also stops checkdead): look again
+                # every _THREADPOLL until it is gone.
+                dead = False
+                threadwait = True
             if not dead:
                 mp.blocked = True
                 s.nmidle += 1
@@ -820,6 +1307,8 @@ def findrunnable(mp: M) -> G | None:
                 delay = _TIMERSLACK
         else:
             delay = -1.0
+        if threadwait and (delay < 0 or delay > _THREADPOLL):
+            delay = _THREADPOLL
         if _trace is not None:
             _trace.block(mp, poller)
         try:
@@ -830,12 +1319,30 @@ def findrunnable(mp: M) -> G | None:
                     _unblock(mp)
                     injectglist(glist)
             elif delay != 0:
-                mp.note.wait(None if delay < 0 else delay)
+                if mp is s.m0:
+                    _notewait_main(mp, delay)
+                else:
+                    mp.note.wait(None if delay < 0 else delay)
         finally:
             if mp.blocked:  # only this M sets it: no lock needed to look
                 _unblock(mp)
             if _trace is not None:
                 _trace.unblock(mp)
+
+
+def _notewait_main(mp: M, delay: float) -> None:
+    """M0's note wait, which gort's signal handlers may leave by raising
+    _SigWake (sigpoke).  The flag is cleared in an inner finally, so a
+    _SigWake raised at any point while it is set is caught here."""
+    global _mainwait
+    try:
+        try:
+            _mainwait = True
+            mp.note.wait(None if delay < 0 else delay)
+        finally:
+            _mainwait = False
+    except _SigWake:
+        pass
 
 
 def _unblock(mp: M) -> None:
@@ -964,9 +1471,21 @@ def park_m(gp: G) -> None:
     Returns when gp runs again.
     """
     mp = gp.m
+    if mp.id < 0:
+        _threadpark(gp)  # a thread G (getg_thread): not a goroutine
+        return
     if sched.exiting:
         gp.status = _Grunning
         raise GreenletExit
+    if _sigattn and _sigsafepoint():
+        # A signal (or SystemExit in a goroutine) ended the run: g0's
+        # findrunnable sees it and ends this M's loop.
+        mp.g0.switch(None)
+        gp.status = _Grunning
+        mp.curg = gp
+        if gp.exc is not None:
+            _raise_exc(gp)
+        return
     pp = mp.p
     nxt = _nextg(pp)
     if nxt is None and sched.netpollWaiters and sched.netpoll is not None:
@@ -994,8 +1513,8 @@ def _raise_exc(gp: G) -> None:
     """Raise what the runtime left for gp while it was parked (a Deadlock in
     a lazy runtime's main greenlet)."""
     exc, gp.exc = gp.exc, None
-    if isinstance(exc, Deadlock) and gp is gp.m.lazyg:
-        teardown()
+    if gp is gp.m.lazyg and (isinstance(exc, Deadlock) or exc is sched.fatal):
+        teardown()  # a Deadlock, or _endrun's KeyboardInterrupt/SystemExit
     raise exc
 
 
@@ -1220,6 +1739,9 @@ def gbody() -> None:
             return
 
 
+_gbodycode = gbody.__code__
+
+
 def _gdestroy(gp: G) -> None:
     gp.status = _Gdead
     sched.allgs.discard(gp)
@@ -1278,6 +1800,10 @@ def _panic(gp: G, e: BaseException) -> None:
     except Exception:  # noqa: BLE001
         pass
     m0 = sched.m0
+    if isinstance(e, (KeyboardInterrupt, SystemExit)) and m0 is not None and not sched.exiting:
+        # They end the program, as in a plain script; under a lazy runtime too.
+        _endrun(e)
+        return
     if m0 is not None and not m0.lazy and sched.fatal is None and not sched.exiting:
         sched.fatal = e  # run() raises it
         if _mn:
@@ -1411,6 +1937,8 @@ def teardown() -> None:
     finally:
         from . import sysmon
         sysmon.stop()
+        _sigfini()
+        _threadfini()
         if getattr(cur, "gort_g", None) is not None:
             cur.gort_g = None
         _tls.m = None
@@ -1521,6 +2049,8 @@ def install_netpoll(netpoll: Callable[[float], gList | None],
     """Called once by gort.netpoll: the scheduler's window onto the poller."""
     sched.netpoll = netpoll
     sched.netpollBreak = netpollBreak
+    if sched.m0 is not None and sched.m0.thread is threading.main_thread():
+        _setwakeupfd()  # a new backend (tests switch them): its pipe wakes on signals
 
 
 def timerproc_park(when: float, unlockf: Callable[[G, Any], bool] | None = None,

@@ -163,3 +163,201 @@ def test_gortmaxprocs_env_whose_threads_cannot_start_fails_the_run_cleanly():
     assert "RuntimeError: can't start new thread" in r.stdout
     assert "m0: None" in r.stdout
     assert "again: ok" in r.stdout
+
+
+# --------------------------------------------------------------------------
+# Item 8: sync objects whose waiters were killed when a run ended
+
+
+def _until(cond, what: str) -> None:
+    """From a goroutine: yield until cond() (bounded)."""
+    deadline = time.monotonic() + 10
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        gort.gosched()
+        time.sleep(0)
+
+
+def _park_forever() -> None:
+    gort.chan(0).recv()  # killed when the run ends
+
+
+def _contend(lock, unlock, n: int = 5, rounds: int = 30) -> None:
+    """From a goroutine: n goroutines lock/yield/unlock; all must finish."""
+    done = gort.chan(n)
+
+    def worker():
+        for _ in range(rounds):
+            lock()
+            gort.gosched()
+            unlock()
+        done.send(1)
+
+    for _ in range(n):
+        gort.go(worker)
+    for _ in range(n):
+        done.recv()
+
+
+@pytest.mark.parametrize("case", ["starving", "woken"])
+def test_mutex_whose_waiters_were_killed_is_not_corrupted(case):
+    from gort.sync import Mutex
+
+    m = Mutex()
+
+    def waiter():
+        m.lock()
+        _park_forever()  # holds m
+
+    def main():
+        m.lock()
+        for _ in range(3):
+            gort.go(waiter)
+        _until(lambda: m.state >> 3 == 3, "3 parked lock() callers")
+        time.sleep(0.002)  # the first waiter to wake has waited > 1 ms
+        m.unlock()  # wakes one waiter (mutexWoken)
+        if case == "woken":
+            return  # it is killed before it runs
+        if m.try_lock():  # barge: the woken waiter loses and starves
+            _until(lambda: m.state & 4 or not m.state & 2, "the woken waiter to run")
+
+    gort.run(main)
+    # Only a holder may be left: main, or (at P > 1) a waiter that won.
+    assert m.state in (0, 1), repr(m)
+
+    def main2():
+        if m.locked():
+            m.unlock()
+        assert m.state == 0, repr(m)
+        assert m.try_lock()
+        m.unlock()
+        _contend(m.lock, m.unlock)
+        return m.state
+
+    assert gort.run(main2) == 0
+
+
+def test_mutex_waiter_killed_in_a_lazy_runtimes_deadlock():
+    from gort.sync import Mutex
+
+    m = Mutex()
+    w = Mutex()
+
+    def holder():
+        m.lock()
+        w.lock()  # parks: main holds w
+
+    w.lock()
+    gort.go(holder)
+    gort.gosched()
+    with pytest.raises(gort.Deadlock):
+        m.lock()  # main parks; the Deadlock ends the lazy runtime
+    assert proc.sched.m0 is None
+    assert (m.state, w.state) == (1, 1), (m, w)  # holder's m, main's w; no waiters
+
+    def main2():
+        m.unlock()
+        w.unlock()
+        _contend(m.lock, m.unlock)
+        return m.state, w.state
+
+    assert gort.run(main2) == (0, 0)
+
+
+def test_rwmutex_whose_waiters_were_killed_is_not_corrupted():
+    from gort.sync import RWMutex
+
+    rw = RWMutex()
+
+    def main():
+        rw.rlock()
+        gort.go(rw.lock)  # waits for main's read lock to go
+        _until(lambda: rw.readerCount < 0 and rw.writerSem.nwait == 1, "the writer to park")
+        for _ in range(2):
+            gort.go(rw.rlock)  # queue behind the pending writer
+        _until(lambda: rw.readerSem.nwait == 2, "2 readers to park")
+        # main returns holding its read lock; the writer and readers die
+
+    gort.run(main)
+    assert (rw.readerCount, rw.readerWait, rw.w.state) == (1, 0, 0), repr(rw)
+    assert rw.readerSem.count == rw.writerSem.count == 0
+
+    def main2():
+        rw.runlock()
+        assert rw.try_lock()
+        rw.unlock()
+        _contend(rw.lock, rw.unlock)
+        _contend(rw.rlock, rw.runlock)
+        return rw.readerCount, rw.readerWait, rw.w.state
+
+    assert gort.run(main2) == (0, 0, 0)
+
+
+@pytest.mark.parametrize("case", ["queued", "woken"])
+def test_waitgroup_whose_waiters_were_killed_is_not_corrupted(case):
+    from gort.sync import WaitGroup
+
+    wg = WaitGroup()
+
+    def main():
+        wg.add(1)
+        for _ in range(2):
+            gort.go(wg.wait)
+        _until(lambda: wg.sema.nwait == 2, "2 parked waiters")
+        if case == "woken":
+            wg.done()  # releases both; they are killed before they run
+
+    gort.run(main)
+    assert wg.w == 0 and wg.sema.count == 0, (wg, wg.sema.count)
+
+    def main2():
+        if wg.v:
+            wg.done()
+        # A new round: wait() must block until done(), not return at once.
+        wg.add(1)
+        returned = []
+        gort.go(lambda: (wg.wait(), returned.append(1)))
+        _until(lambda: wg.sema.nwait == 1 or returned, "the new waiter")
+        assert not returned, "wait() returned before the counter reached zero"
+        wg.done()
+        _until(lambda: returned, "the waiter to return")
+        return wg.v, wg.w
+
+    assert gort.run(main2) == (0, 0)
+
+
+def test_cond_whose_waiters_were_killed_is_not_corrupted():
+    from gort.sync import Cond
+
+    c = Cond()
+
+    def waiter():
+        with c:
+            c.wait()
+
+    def main():
+        for _ in range(2):
+            gort.go(waiter)
+        _until(lambda: c.notify.wait == 2 and c.l.state == 0, "2 parked waiters")
+
+    gort.run(main)
+    assert c.l.state == 0, c.l  # each killed waiter re-locked, and `with` unlocked
+
+    def main2():
+        woke = gort.chan(1)
+
+        def w3():
+            with c:
+                c.wait()
+            woke.send(1)
+
+        gort.go(w3)
+        _until(lambda: c.notify.wait - c.notify.notify - len(c.notify.dead or ()) == 1,
+               "the new waiter")
+        with c:
+            pass  # w3 is parked once it has unlocked l
+        c.signal()  # must wake w3, not a dead ticket
+        return woke.recv()
+
+    assert gort.run(main2) == 1

@@ -41,7 +41,7 @@ from typing import Any
 
 from ..sched.proc import _Goexit, add_mn_hook, newproc
 from ..sched.runtime2 import waitReasonSyncWaitGroupWait
-from ..sched.sema import Sema, semacquire, semrelease
+from ..sched.sema import Sema, semacquire, semhandon, semKilledQueued, semrelease
 from .mutex import SyncError
 
 _mn = False  # M:N mode: v and w change under WaitGroup.mu (see the docstring)
@@ -138,7 +138,7 @@ class WaitGroup:
             if self.v == 0:
                 return
             self.w += 1
-        semacquire(self.sema, False, waitReasonSyncWaitGroupWait)
+        semacquire(self.sema, False, waitReasonSyncWaitGroupWait, self._waitKilled)
         if _mn:  # read after the park: the run may have gone M:N meanwhile
             with self.mu or _mkmu(self):  # Go: one Load of the word
                 reused = self.v != 0 or self.w != 0
@@ -146,6 +146,21 @@ class WaitGroup:
             reused = self.v != 0 or self.w != 0
         if reused:
             raise SyncError("sync: WaitGroup is reused before previous Wait has returned")
+
+    def _waitKilled(self, how: int) -> None:
+        """A waiter was killed while parked (gort only: the end of a run
+        kills parked goroutines).  Still queued: it leaves the waiter count.
+        Released: add() has reset the word already; take back the count it
+        released for this waiter, or the next round's first wait() would
+        return at once."""
+        if how != semKilledQueued:
+            semhandon(self.sema, False)
+        elif _mn:
+            with self.mu or _mkmu(self):
+                if self.w > 0:
+                    self.w -= 1
+        elif self.w > 0:
+            self.w -= 1
 
     def go(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         """Run ``fn(*args, **kwargs)`` in a new goroutine counted by the

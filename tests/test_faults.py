@@ -26,7 +26,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def _python(code: str, procs: int | str, timeout: float = 60) -> subprocess.CompletedProcess:
     e = dict(os.environ, PYTHONPATH=ROOT, GORTMAXPROCS=str(procs))
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=e,
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=e, cwd=ROOT,
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -361,3 +361,100 @@ def test_cond_whose_waiters_were_killed_is_not_corrupted():
         return woke.recv()
 
     assert gort.run(main2) == 1
+
+
+# --------------------------------------------------------------------------
+# Item 9: deadlines under a poll(2) that takes more than a millisecond
+
+
+def _parked_reads_with_deadlines(n: int, ahead: float = 0.05) -> list[float]:
+    """From main: n goroutines each park a read (a socketpair that is never
+    written) with a deadline ``ahead`` from now; returns how late each read
+    returned pollErrTimeout, in seconds."""
+    import socket
+
+    from gort.netpoll import (
+        poll_runtime_pollClose,
+        poll_runtime_pollOpen,
+        poll_runtime_pollReset,
+        poll_runtime_pollSetDeadline,
+        poll_runtime_pollUnblock,
+        poll_runtime_pollWait,
+    )
+
+    pairs = [socket.socketpair() for _ in range(n)]
+    pds = []
+    try:
+        for a, _ in pairs:
+            a.setblocking(False)
+            pds.append(poll_runtime_pollOpen(a.fileno()))
+        late: list[float] = []
+        done = gort.chan(n)
+
+        def reader(s, pd):
+            d = time.monotonic() + ahead
+            poll_runtime_pollSetDeadline(pd, d, "r")
+            assert poll_runtime_pollReset(pd, "r") == 0
+            while True:
+                try:
+                    s.recv(1)
+                except BlockingIOError:
+                    err = poll_runtime_pollWait(pd, "r")
+                    if err:
+                        break
+            late.append(time.monotonic() - d)
+            assert err == 2, err  # pollErrTimeout
+            done.send(None)
+
+        for (a, _), pd in zip(pairs, pds, strict=True):
+            gort.go(reader, a, pd)
+        for _ in range(n):
+            done.recv()
+        return late
+    finally:
+        for pd in pds:
+            poll_runtime_pollUnblock(pd)
+            poll_runtime_pollClose(pd)
+        for a, b in pairs:
+            a.close()
+            b.close()
+
+
+def test_a_slow_poll_does_not_make_every_round_poll_again(each_netpoll_backend):
+    # A poll(2) over ~10,000 fds takes over 1 ms (bench/netpoll_scale.py).
+    # Standing in for those fds: the real backend's poll, followed by 3 ms
+    # of CPU.  With lastpoll stamped before the poll, every scheduling round
+    # found the last poll more than 1 ms old and polled again, so 300
+    # deadline wake-ups cost 300 slow polls (> 0.9 s late).  With one M;
+    # with more, an idle M blocks in netpoll and _nextg does not poll.
+    calls = [0]
+
+    def main():
+        real = proc.sched.netpoll
+
+        def slowpoll(delay):
+            r = real(delay)
+            if delay == 0:
+                calls[0] += 1
+                t = time.perf_counter() + 0.003
+                while time.perf_counter() < t:
+                    pass
+            return r
+
+        proc.sched.netpoll = slowpoll
+        try:
+            return _parked_reads_with_deadlines(300)
+        finally:
+            proc.sched.netpoll = real
+
+    late = gort.run(main)
+    assert max(late) < 0.5, f"deadlines up to {max(late):.3f} s late after {calls[0]} polls"
+    assert calls[0] < 150, calls[0]
+
+
+def test_thousands_of_parked_reads_time_out_on_time(each_netpoll_backend):
+    # bench/netpoll_scale.py measures 5,000; a smaller faithful version.
+    late = gort.run(_parked_reads_with_deadlines, 1500)
+    late.sort()
+    assert late[0] >= -0.001  # never early (the clock is the same)
+    assert late[int(0.99 * len(late))] < 1.0, late[-10:]

@@ -615,8 +615,12 @@ def _timerready(pp: P, now: float) -> G | None:
 
 def _pollnow(delay: float) -> None:
     s = sched
-    s.lastpoll = monotonic()
     glist = s.netpoll(delay)
+    # Stamped after the poll, as Go's findRunnable stores lastpoll once
+    # netpoll returns: a poll(2) over thousands of fds takes more than the
+    # 1 ms that _nextg waits between polls, and stamped before it, every
+    # scheduling round polled again (issue 12: deadlines seconds late).
+    s.lastpoll = monotonic()
     if glist is not None and glist.head is not None:
         injectglist(glist)
 
@@ -745,8 +749,8 @@ def findrunnable(mp: M) -> G | None:
             _trace.block(mp, poller)
         try:
             if poller:
-                s.lastpoll = monotonic()
                 glist = s.netpoll(delay)
+                s.lastpoll = monotonic()  # after the poll, as in _pollnow
                 if glist is not None and glist.head is not None:
                     _unblock(mp)
                     injectglist(glist)

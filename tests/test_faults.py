@@ -470,6 +470,37 @@ def test_a_slow_poll_does_not_make_every_round_poll_again(each_netpoll_backend):
     assert calls[0] < 150, calls[0]
 
 
+def test_a_costly_poll_spaces_out_the_next_ones(each_netpoll_backend, nofile):
+    # A busy M polls when the last poll is over 1 ms old (and every 61st
+    # round); a poll that costs c >= 0.25 ms pushes the next one 4c later,
+    # so polling takes at most ~1/5 of the M.  1,000 deadline wake-ups with
+    # 3 ms polls: 7 polls (p99 7 ms late) with that, 58 (p99 95 ms) with
+    # the 1 ms rule alone.  At GOMAXPROCS > 1 an idle M blocks in netpoll
+    # and the busy ones do not poll at all.
+    calls = [0]
+
+    def main():
+        real = proc.sched.netpoll
+
+        def slowpoll(delay):
+            r = real(delay)
+            if delay == 0:
+                calls[0] += 1
+                t = time.perf_counter() + 0.003
+                while time.perf_counter() < t:
+                    pass
+            return r
+
+        proc.sched.netpoll = slowpoll
+        try:
+            return _parked_reads_with_deadlines(min(1000, nofile))
+        finally:
+            proc.sched.netpoll = real
+
+    late = sorted(gort.run(main))
+    assert calls[0] <= 30, f"{calls[0]} polls; p99 {late[int(0.99 * len(late))]:.3f} s late"
+
+
 def test_thousands_of_parked_reads_time_out_on_time(each_netpoll_backend, nofile):
     # bench/netpoll_scale.py measures 5,000; a smaller faithful version.
     late = gort.run(_parked_reads_with_deadlines, min(2000, nofile))

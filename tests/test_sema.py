@@ -1,10 +1,22 @@
 """Runtime semaphores (gort/sched/sema.py, Go's sema.go)."""
 
+import time
+
 import pytest
 
 import gort
 from gort.sched import Sema, semacquire, semrelease
 from gort.sched.traceback import goroutine_dump
+
+
+def _until(cond):
+    """gosched until cond(), bounded.  At GOMAXPROCS > 1 a goroutine started
+    here may run on another M, so one gosched does not mean it has parked
+    (reading nwait right after one was the off-by-one of issue 17)."""
+    end = time.monotonic() + 10
+    while not cond():
+        assert time.monotonic() < end, "condition not reached"
+        gort.gosched()
 
 
 def _spawn_waiters(s, order, n, lifo=False):
@@ -14,7 +26,15 @@ def _spawn_waiters(s, order, n, lifo=False):
 
     for i in range(n):
         gort.go(w, i)
-        gort.gosched()  # let each one queue before the next
+        _until(lambda i=i: s.nwait == i + 1)  # each one queues before the next
+
+
+def _release_each(s, order, n):
+    """Release n counts, one at a time: each woken waiter runs (and records
+    itself) before the next release, on whichever M it is pinned to."""
+    for k in range(n):
+        semrelease(s)
+        _until(lambda k=k: len(order) == k + 1)
 
 
 def test_fast_path_and_fifo_wakeups():
@@ -26,9 +46,7 @@ def test_fast_path_and_fifo_wakeups():
         order = []
         _spawn_waiters(s, order, 5)
         assert s.nwait == 5 and order == []
-        for _ in range(5):
-            semrelease(s)
-            gort.gosched()
+        _release_each(s, order, 5)
         return order
 
     assert gort.run(main) == [0, 1, 2, 3, 4]
@@ -39,15 +57,18 @@ def test_lifo_queues_at_front():
         s = Sema(0)
         order = []
         _spawn_waiters(s, order, 3, lifo=True)
-        for _ in range(3):
-            semrelease(s)
-            gort.gosched()
+        _release_each(s, order, 3)
         return order
 
     assert gort.run(main) == [2, 1, 0]
 
 
-def test_handoff_gives_count_to_waiter_not_newcomer():
+def test_handoff_gives_count_to_waiter_not_newcomer(monkeypatch):
+    # One M: "yields to it at once" means the waiter runs on this thread
+    # (at GOMAXPROCS > 1 it may be pinned to another M; test_mn_sync covers
+    # hand-off there).
+    monkeypatch.setenv("GORTMAXPROCS", "1")
+
     def main():
         s = Sema(0)
         got = []
@@ -76,7 +97,7 @@ def test_wait_reason_and_deadlock():
             semacquire(s, reason="sync.Mutex.Lock")
 
         gort.go(w)
-        gort.gosched()
+        _until(lambda: s.nwait == 1)
         assert "[sync.Mutex.Lock]" in goroutine_dump()
         semacquire(s)
 
@@ -94,8 +115,7 @@ def test_killed_waiter_leaves_no_sudog_behind():
 
         for _ in range(3):
             gort.go(w)
-        gort.gosched()
-        assert s.nwait == 3
+        _until(lambda: s.nwait == 3)
         return "main returns with 3 waiters parked"
 
     gort.run(main)  # run() kills the waiters

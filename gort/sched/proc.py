@@ -123,6 +123,12 @@ _maxprocs: int | None = None
 # The execution tracer (gort/trace.py) when one is recording, else None: each
 # hook below costs one global load and a branch while tracing is off.
 _trace: Any = None
+# The largest GOMAXPROCS gort accepts (Go <= 1.9's _MaxGomaxprocs).  Every P
+# is an OS thread here (its M, to which its goroutines are pinned), and with
+# the default 8 MiB stack reservation 1,024 threads already reserve 8 GiB of
+# address space; beyond that a typo (2**70) would only spin in procresize.
+# Go 1.10 dropped its cap because a P there is cheap and Ms are made on demand.
+MAXGOMAXPROCS = 1024
 # Hooks that survive a reset: installed once by gort.time / gort.netpoll.
 _teardown_hooks: list[Callable[[], None]] = []
 _NETPOLL_HOOKS = ("netpoll", "netpollBreak")
@@ -657,6 +663,7 @@ def _lazyinit() -> G:
                 "thread, use gort.from_thread(fn, *args) to run fn in a goroutine; "
                 "channel send/recv/close/select also work there (docs/design.md)")
         raise RuntimeError("gort: called from a greenlet that is not a goroutine")
+    n = _defaultprocs()  # a bad GORTMAXPROCS raises before anything starts
     mp = _startm(cur, lazy=True)
     gp = G()
     sched.goidgen += 1
@@ -669,7 +676,6 @@ def _lazyinit() -> G:
     mp.curg = gp
     mp.lazyg = gp
     sched.allgs.add(gp)
-    n = _defaultprocs()
     if n > 1:
         procresize(n)
     return gp
@@ -687,6 +693,9 @@ def _defaultprocs() -> int:
             n = int(v)
         except ValueError:
             raise ValueError(f"GORTMAXPROCS={v!r} is not an integer") from None
+        if n > MAXGOMAXPROCS:
+            raise ValueError(f"GORTMAXPROCS={v!r} is above gort's maximum GOMAXPROCS, "
+                             f"{MAXGOMAXPROCS} (one OS thread per P)")
         if n >= 1:  # Go ignores a GOMAXPROCS below 1
             return n
     gil = getattr(sys, "_is_gil_enabled", None)
@@ -1102,7 +1111,7 @@ def _nextg(pp: P) -> G | None:
         # in Go: each poll drops the GIL, and that wakes a thread waiting for
         # it just early enough to restart its 5 ms wait, so a poller M that
         # has events to hand over could starve for 100s of ms (a convoy).
-        if (s.netpollWaiters and (tick % 61 == 0 or now - s.lastpoll > 0.001)
+        if (s.netpollWaiters and now - s.lastpoll > (0.001 if tick % 61 else 0.0)
                 and s.pollerm is None):
             _pollnow(0.0)
     if tick % 61 == 0:
@@ -1168,8 +1177,19 @@ def _timerready(pp: P, now: float) -> G | None:
 
 def _pollnow(delay: float) -> None:
     s = sched
-    s.lastpoll = monotonic()
+    t0 = monotonic()
     glist = s.netpoll(delay)
+    # Stamped after the poll, as Go's findRunnable stores lastpoll once
+    # netpoll returns: a poll(2) over thousands of fds takes more than the
+    # 1 ms that _nextg waits between polls, and stamped before it, every
+    # scheduling round polled again (issue 12: deadlines seconds late).
+    # A poll that costs c >= 0.25 ms also moves the stamp 4c ahead, which
+    # delays _nextg's next poll (by the 1 ms rule and the 1-in-61 tick) so
+    # that polling takes at most ~1/5 of a busy M: poll(2) over 5,000 fds
+    # costs 0.4-2 ms; epoll's c is ~5 us, which changes nothing.
+    now = monotonic()
+    c = now - t0
+    s.lastpoll = now if c < 0.00025 else now + 4.0 * c
     if glist is not None and glist.head is not None:
         injectglist(glist)
 
@@ -1313,8 +1333,8 @@ def findrunnable(mp: M) -> G | None:
             _trace.block(mp, poller)
         try:
             if poller:
-                s.lastpoll = monotonic()
                 glist = s.netpoll(delay)
+                s.lastpoll = monotonic()  # after the poll, as in _pollnow
                 if glist is not None and glist.head is not None:
                     _unblock(mp)
                     injectglist(glist)
@@ -1915,7 +1935,7 @@ def teardown() -> None:
             _wakeall()
             for m in others:
                 t = m.thread
-                if t is not threading.current_thread():
+                if t is not None and t.ident is not None and t is not threading.current_thread():
                     t.join(timeout=10)
                     if t.is_alive():
                         sys.stderr.write(f"gort: M{m.id} ({t.name}) is still running a goroutine "
@@ -1965,7 +1985,10 @@ def gomaxprocs(n: int | None = None) -> int:
     """Set GOMAXPROCS, the number of Ps (each run by its own M, an OS
     thread), and return the previous setting (Go: runtime.GOMAXPROCS).
 
-    ``n`` None or < 1 only reports, as in Go.  Inside a running program it
+    ``n`` None or < 1 only reports, as in Go; above MAXGOMAXPROCS (1,024)
+    raises ValueError.  If the OS cannot start the new Ms' threads, the
+    RuntimeError of threading propagates and GOMAXPROCS stays as it was.
+    Inside a running program it
     takes effect at once (procresize) and lasts until the runtime ends;
     before the runtime starts, it sets the next run's.  Default:
     GORTMAXPROCS, else 1 on a GIL build of CPython and the CPU count on a
@@ -1974,6 +1997,9 @@ def gomaxprocs(n: int | None = None) -> int:
     global _maxprocs
     if n is not None and (not isinstance(n, int) or isinstance(n, bool)):
         raise TypeError(f"gort.gomaxprocs: n must be an int, not {type(n).__name__}")
+    if n is not None and n > MAXGOMAXPROCS:
+        raise ValueError(f"gort.gomaxprocs: {n} is above gort's maximum GOMAXPROCS, "
+                         f"{MAXGOMAXPROCS} (one OS thread per P)")
     s = sched
     prev = s.gomaxprocs if s.m0 is not None else _defaultprocs()
     if n is None or n < 1:
@@ -2035,13 +2061,40 @@ def procresize(n: int) -> None:
             del allp[n:]
         s.allp = allp
         s.gomaxprocs = n
-    for mp in start:
-        mp.thread.start()
+    for i, mp in enumerate(start):
+        try:
+            mp.thread.start()
+        except BaseException:
+            # The OS refused a thread (RLIMIT_NPROC, RLIMIT_AS, ...): back to
+            # the old count.  The Ms that started retire like any shrink;
+            # the unstarted ones are forgotten, so nothing joins them.
+            _procunstart(start[i:], old)
+            e = sys.exc_info()[1]
+            if isinstance(e, Exception):
+                e.add_note(f"gort.gomaxprocs({n}): the OS started {i} of {len(start)} new Ms' "
+                           f"threads; GOMAXPROCS stays {len(sched.allp)}")
+            raise
     if n > 1:
         from . import sysmon
         sysmon.ensure_mn()
     if moved:
         wakep()
+
+
+def _procunstart(unstarted: list[M], old: int) -> None:
+    """procresize grew to more Ps but the threads of ``unstarted`` could not
+    start: drop those Ms and their Ps, and shrink back to ``old`` Ps."""
+    s = sched
+    with s.lock:
+        dead = set(unstarted)
+        s.allm = [m for m in s.allm if m not in dead]
+        s.allp = [p for p in s.allp if p.m not in dead]
+        n = len(s.allp)
+    if n > old:
+        procresize(old)
+    else:
+        with s.lock:
+            s.gomaxprocs = n
 
 
 def install_netpoll(netpoll: Callable[[float], gList | None],

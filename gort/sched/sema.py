@@ -20,12 +20,26 @@ about to park.  The lock is made on first need: a module-level creation
 lock with a double check makes that race-free under M:N (two creators must
 not publish two locks).  ``waiters`` is made under ``Sema.lock``.
 Lock order: Sema.lock -> sched.lock (goready runs after the lock drops).
+
+Killed waiters (gort only)
+--------------------------
+Go cannot kill a goroutine parked in semacquire; gort can: at the end of a
+run every parked goroutine gets GreenletExit, and a lazy runtime's main
+greenlet gets its Deadlock.  semacquire then leaves the semaphore as if the
+waiter had never queued: its sudog leaves the queue, or a count handed to it
+(``ticket``) goes back to ``count``.  It tells the sync type above how it
+was killed (``onkill(how)``: still queued, woken by a release, or handed a
+count), because that type keeps its own share of the waiter (a Mutex's
+waiter bits, a WaitGroup's waiter count) and must take it out too;
+``semhandon`` passes a count released to the dead waiter on to the next one,
+or takes it back.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable
 
 from .proc import add_mn_hook, getg, gopark, goready, goyield
 from .runtime2 import G, sudog, waitReasonSemacquire
@@ -82,8 +96,20 @@ def cansemacquire(s: Sema) -> bool:
     return False
 
 
-def semacquire(s: Sema, lifo: bool = False, reason: str = waitReasonSemacquire) -> None:
-    """Wait until s.count > 0 and decrement it (Go: semacquire1)."""
+# How a waiter was killed while parked (the ``onkill`` argument of semacquire).
+semKilledQueued = 0  # still queued: no release chose it
+semKilledWoken = 1  # a release dequeued and woke it: the count is in s.count
+semKilledHandoff = 2  # a hand-off release gave it the count: given back to s.count
+
+
+def semacquire(s: Sema, lifo: bool = False, reason: str = waitReasonSemacquire,
+               onkill: Callable[[int], None] | None = None) -> None:
+    """Wait until s.count > 0 and decrement it (Go: semacquire1).
+
+    If the goroutine is killed while parked, the semaphore is undone (see
+    the module docstring) and ``onkill(how)`` runs before the exception
+    propagates: how is semKilledQueued, semKilledWoken or semKilledHandoff.
+    """
     if _mn:
         lock = s.lock or _rootinit(s)
         with lock:
@@ -120,9 +146,15 @@ def semacquire(s: Sema, lifo: bool = False, reason: str = waitReasonSemacquire) 
                 try:
                     q.remove(sd)
                     s.nwait -= 1
+                    how = semKilledQueued
                 except ValueError:  # already dequeued by a release
                     if sd.ticket:
                         s.count += 1  # hand the count back
+                        how = semKilledHandoff
+                    else:
+                        how = semKilledWoken
+            if onkill is not None:
+                onkill(how)
             raise
         if sd.ticket != 0:
             return
@@ -176,3 +208,26 @@ def _semrelease_mn(s: Sema, handoff: bool) -> None:
     goready(sd.g)
     if ticket:
         goyield()
+
+
+def semhandon(s: Sema, passon: bool = True) -> int:
+    """For a waiter killed after a release chose it (semKilledWoken or
+    semKilledHandoff; gort only): the count released to it is still in
+    ``s.count``, unless a newcomer's cansemacquire took it meanwhile.
+
+    With ``passon`` and a waiter queued, wake that waiter for it (what the
+    release would have done had it picked that one): returns 1.  Otherwise
+    take the count back: returns 2.  Returns 0 if no count is left.
+    """
+    lock = s.lock or _rootinit(s)
+    with lock:
+        if s.count <= 0:
+            return 0
+        q = s.waiters
+        if not (passon and q):
+            s.count -= 1
+            return 2
+        sd = q.popleft()
+        s.nwait -= 1
+    goready(sd.g)
+    return 1

@@ -30,7 +30,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from ..sched.proc import add_mn_hook, getg, gopark, goready
+from ..sched.proc import add_mn_hook, getg, gopark, goready, sched
 from ..sched.runtime2 import G, sudog, waitReasonSyncCondWait
 from .mutex import Locker, Mutex
 
@@ -51,7 +51,7 @@ _createlock = threading.Lock()
 class notifyList:
     """Ticket-based wait list (Go: runtime.notifyList)."""
 
-    __slots__ = ("wait", "notify", "head", "tail", "lock")
+    __slots__ = ("wait", "notify", "head", "tail", "lock", "dead")
 
     def __init__(self) -> None:
         self.wait = 0  # ticket of the next waiter
@@ -59,6 +59,9 @@ class notifyList:
         self.head: sudog | None = None  # parked waiters, linked through sudog.next
         self.tail: sudog | None = None
         self.lock: threading.Lock | None = threading.Lock() if _mn else None  # M:N only
+        # gort only: tickets of waiters killed before their notification;
+        # notifyListNotifyOne skips them (else a Signal would be spent on them).
+        self.dead: set[int] | None = None
 
 
 def _mklock(l: notifyList) -> threading.Lock:
@@ -110,24 +113,42 @@ def notifyListWait(l: notifyList, t: int) -> None:
             gopark(None, None, waitReasonSyncCondWait)
     except BaseException:
         # Killed while parked (teardown, a lazy runtime's Deadlock): unlink
-        # our sudog, so a later notify does not ready a G that is gone.
+        # our sudog, so a later notify does not ready a G that is gone, and
+        # mark the ticket dead, so a later Signal goes to a live waiter.  A
+        # notification that already chose us is passed on to the next
+        # waiter (the Signal it came from must wake somebody).
         if _mn:
             with l.lock or _mklock(l):
-                _unlink(l, s)
+                listed = _unlink(l, s)
         else:
-            _unlink(l, s)
+            listed = _unlink(l, s)
+        if not listed:
+            notifyListNotifyOne(l)
         raise
 
 
-def _unlink(l: notifyList, s: sudog) -> None:
+def _killticket(l: notifyList, t: int) -> None:
+    """Ticket t's holder is gone before its notification (under M:N the
+    caller holds l.lock)."""
+    if t >= l.notify:
+        if l.dead is None:
+            l.dead = set()
+        l.dead.add(t)
+
+
+def _unlink(l: notifyList, s: sudog) -> bool:
+    """Take a killed waiter's sudog off the list and mark its ticket dead;
+    False if a notify has taken it off already."""
     p = None
     q = l.head
     while q is not None:
         if q is s:
             _remove(l, p, s)
-            return
+            _killticket(l, s.ticket)
+            return True
         p = q
         q = q.next
+    return False
 
 
 def _remove(l: notifyList, p: sudog | None, s: sudog) -> None:
@@ -151,12 +172,14 @@ def notifyListNotifyAll(l: notifyList) -> None:
             s = l.head
             l.head = l.tail = None
             l.notify = l.wait
+            l.dead = None
     else:
         s = l.head
         l.head = l.tail = None
         # Every ticket handed out so far is notified: those not parked yet
         # will see it in notifyListWait.
         l.notify = l.wait
+        l.dead = None
     while s is not None:
         nxt = s.next
         s.next = None
@@ -181,6 +204,13 @@ def _notifyOne(l: notifyList) -> sudog | None:
     """Advance notify by one and unlink that ticket's sudog, if it is
     parked yet (under M:N the caller holds l.lock)."""
     t = l.notify
+    dead = l.dead
+    if dead:
+        # Skip the tickets of waiters killed before their turn (gort only).
+        while t in dead:
+            dead.discard(t)
+            t += 1
+        l.notify = t
     if t == l.wait:
         return None
     l.notify = t + 1
@@ -223,7 +253,7 @@ class Cond:
 
     def __repr__(self) -> str:
         n = self.notify
-        return f"<gort.sync.Cond waiters={n.wait - n.notify} l={self.l!r}>"
+        return f"<gort.sync.Cond waiters={n.wait - n.notify - len(n.dead or ())} l={self.l!r}>"
 
     def wait(self) -> None:
         """Unlock l, park until signal/broadcast, lock l again (Go: Wait).
@@ -244,7 +274,17 @@ class Cond:
             elif n.wait == t + 1 and n.notify <= t:
                 n.wait = t
             raise
-        notifyListWait(n, t)
+        try:
+            notifyListWait(n, t)
+        except BaseException:
+            # Killed while parked (gort only): Wait returns with l locked, so
+            # that the caller's `with c:` unlocks a lock it holds.  If l is
+            # held elsewhere, taking it parks, and in a run that is ending
+            # that raises too.  (A lazy runtime's Deadlock arrives after
+            # teardown: there is nothing left to lock against.)
+            if sched.m0 is not None:
+                self.l.lock()
+            raise
         self.l.lock()
 
     def signal(self) -> None:

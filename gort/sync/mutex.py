@@ -60,7 +60,7 @@ from typing import Any, Protocol, runtime_checkable
 from ..sched.error import Panic
 from ..sched.proc import add_mn_hook
 from ..sched.runtime2 import waitReasonSyncMutexLock
-from ..sched.sema import Sema, semacquire, semrelease
+from ..sched.sema import Sema, semacquire, semhandon, semKilledQueued, semKilledWoken, semrelease
 
 mutexLocked = 1
 mutexWoken = 2
@@ -233,7 +233,7 @@ class Mutex:
             s = self.sema
             if s is None:
                 s = self.sema = Sema(0)
-            semacquire(s, queueLifo, waitReasonSyncMutexLock)
+            semacquire(s, queueLifo, waitReasonSyncMutexLock, self._lockKilled)
             starving = starving or monotonic() - waitStartTime > starvationThreshold
             old = self.state
             if old & mutexStarving:
@@ -254,6 +254,31 @@ class Mutex:
                     self.state = old + delta
                 return
             awoke = True
+
+    def _lockKilled(self, how: int) -> None:
+        """A waiter was killed while parked in _lockSlow (gort only: the end
+        of a run kills parked goroutines; Go cannot).  Take its share out of
+        the state word, so the Mutex is left as if it had never waited.
+
+        Shares are anonymous: ``waiters`` counts the goroutines that have
+        registered and not consumed a semaphore count, less the counts an
+        unlock has released for them (each such unlock took one share out
+        and set mutexWoken).  If a count was released to the dead waiter, it
+        goes to the next queued waiter (who then plays the woken one, so one
+        more share goes), or is taken back along with mutexWoken.  A mutex
+        left with no waiters leaves starvation mode: an unlock would hand it
+        to nobody, and locked() would stay True."""
+        r = 0 if how == semKilledQueued else semhandon(self.sema)
+        if how == semKilledWoken and r == 2:
+            # Our wake-up (its share already gone) is withdrawn with its count.
+            delta, clear = 0, mutexWoken
+        else:
+            delta, clear = -(1 << mutexWaiterShift), 0
+        if _mn:
+            with self.mu or _mkmu(self):
+                self.state = _dropwaiter(self.state, delta, clear)
+        else:
+            self.state = _dropwaiter(self.state, delta, clear)
 
     def _unlockSlow(self) -> None:
         # Go: Unlock's AddInt32(&m.state, -mutexLocked), then unlockSlow(new).
@@ -294,3 +319,12 @@ class Mutex:
                 self.state = new
             semrelease(self.sema)
             return
+
+
+def _dropwaiter(state: int, delta: int, clear: int) -> int:
+    new = (state + delta) & ~clear
+    if new >> mutexWaiterShift <= 0:
+        new &= ~mutexStarving
+        if new < 0:  # cannot happen if the shares add up; never go negative
+            new &= (1 << mutexWaiterShift) - 1
+    return new

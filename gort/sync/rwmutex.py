@@ -29,7 +29,9 @@ load more.  ``mu`` is held only for the add itself, never across the
 inner Mutex or a semaphore, so it has no lock order with them.
 
 Differs from Go: misuse raises ``SyncError`` instead of Go's fatal error,
-leaving the state as it was (gort checks before it stores).
+leaving the state as it was (gort checks before it stores).  A waiter killed
+while parked (the end of a run) undoes its share of the counts
+(``_rlockKilled``, ``_lockKilled``; Go has no such case).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from typing import Any
 
 from ..sched.proc import add_mn_hook
 from ..sched.runtime2 import waitReasonSyncRWMutexLock, waitReasonSyncRWMutexRLock
-from ..sched.sema import Sema, semacquire, semrelease
+from ..sched.sema import Sema, semacquire, semhandon, semKilledQueued, semrelease
 from .mutex import Mutex, SyncError, mutexLocked
 
 rwmutexMaxReaders = 1 << 30
@@ -103,7 +105,7 @@ class RWMutex:
             c = self.readerCount = self.readerCount + 1
         if c < 0:
             # A writer is pending: wait for it.
-            semacquire(self.readerSem, False, waitReasonSyncRWMutexRLock)
+            semacquire(self.readerSem, False, waitReasonSyncRWMutexRLock, self._rlockKilled)
 
     def try_rlock(self) -> bool:
         """Lock rw for reading if that needs no wait (Go: TryRLock)."""
@@ -180,7 +182,47 @@ class RWMutex:
                 return
             rw = self.readerWait = self.readerWait + r
         if rw != 0:
-            semacquire(self.writerSem, False, waitReasonSyncRWMutexLock)
+            semacquire(self.writerSem, False, waitReasonSyncRWMutexLock, self._lockKilled)
+
+    # -- waiters killed while parked (gort only: the end of a run kills
+    # parked goroutines, Go cannot).  Each undoes its share of the counts.
+
+    def _rlockKilled(self, how: int) -> None:
+        """A reader parked behind a writer was killed."""
+        if how != semKilledQueued:
+            # The writer's unlock let us in: we hold a read lock.  Take back
+            # the count it released for us and leave as a reader does.
+            semhandon(self.readerSem, False)
+            self.runlock()
+            return
+        # Still queued: the writer has not released us; stop being counted
+        # as a reader it must release.
+        if _mn:
+            with self.mu or _mkmu(self):
+                self.readerCount -= 1
+        else:
+            self.readerCount -= 1
+
+    def _lockKilled(self, how: int) -> None:
+        """A writer waiting for readers to leave (holding w) was killed:
+        withdraw the pending writer, as unlock does, and forget the readers
+        it waited for (a last reader's release, if it came, is taken back)."""
+        if _mn:
+            with self.mu or _mkmu(self):
+                active = self.readerWait
+                self.readerWait = 0
+                r = self.readerCount = self.readerCount + rwmutexMaxReaders
+        else:
+            active = self.readerWait
+            self.readerWait = 0
+            r = self.readerCount = self.readerCount + rwmutexMaxReaders
+        semhandon(self.writerSem, False)
+        # Release the readers that queued behind us; the ``active`` ones we
+        # waited for hold the read lock and are not parked.
+        s = self.readerSem
+        for _ in range(r - active):
+            semrelease(s)
+        self.w.unlock()
 
     def try_lock(self) -> bool:
         """Lock rw for writing if that needs no wait (Go: TryLock)."""

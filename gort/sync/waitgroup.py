@@ -44,7 +44,7 @@ from greenlet import getcurrent
 from ..sched import synctest as _st
 from ..sched.proc import _Goexit, add_mn_hook, getg, newproc
 from ..sched.runtime2 import waitReasonSynctestWaitGroupWait, waitReasonSyncWaitGroupWait
-from ..sched.sema import Sema, semacquire, semrelease
+from ..sched.sema import Sema, semacquire, semhandon, semKilledQueued, semrelease
 from .mutex import SyncError
 
 _mn = False  # M:N mode: v and w change under WaitGroup.mu (see the docstring)
@@ -157,10 +157,10 @@ class WaitGroup:
                 return
             self.w += 1
         b = self.bubble
-        if b is not None and b is getg().bubble:
-            semacquire(self.sema, False, waitReasonSynctestWaitGroupWait)  # durable
-        else:
-            semacquire(self.sema, False, waitReasonSyncWaitGroupWait)
+        # synctest: durable only on a group counted up in the caller's bubble.
+        reason = (waitReasonSynctestWaitGroupWait if b is not None and b is getg().bubble
+                  else waitReasonSyncWaitGroupWait)
+        semacquire(self.sema, False, reason, self._waitKilled)
         if _mn:  # read after the park: the run may have gone M:N meanwhile
             with self.mu or _mkmu(self):  # Go: one Load of the word
                 reused = self.v != 0 or self.w != 0
@@ -168,6 +168,21 @@ class WaitGroup:
             reused = self.v != 0 or self.w != 0
         if reused:
             raise SyncError("sync: WaitGroup is reused before previous Wait has returned")
+
+    def _waitKilled(self, how: int) -> None:
+        """A waiter was killed while parked (gort only: the end of a run
+        kills parked goroutines).  Still queued: it leaves the waiter count.
+        Released: add() has reset the word already; take back the count it
+        released for this waiter, or the next round's first wait() would
+        return at once."""
+        if how != semKilledQueued:
+            semhandon(self.sema, False)
+        elif _mn:
+            with self.mu or _mkmu(self):
+                if self.w > 0:
+                    self.w -= 1
+        elif self.w > 0:
+            self.w -= 1
 
     def go(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         """Run ``fn(*args, **kwargs)`` in a new goroutine counted by the

@@ -1,0 +1,79 @@
+"""patch_ssl: SSL sockets whose handshake, reads and writes park the goroutine.
+
+Go: crypto/tls.Conn over a net.Conn -- every record read and write is a
+net.Conn Read/Write, so TLS waits on the netpoller with the conn's
+deadlines.  gort does it gevent's way on the stdlib's own SSLSocket: the
+patched socket's fd is non-blocking, so the C ``_sslobj`` raises
+SSLWantReadError / SSLWantWriteError instead of blocking; the operation
+then waits on the socket's pollDesc (the patched socket's ``_wait``: fdMutex,
+deadline) and is retried.  The timeout is per operation, as for the plain
+socket, and its expiry raises the stdlib's texts ("The read operation
+timed out", ...).
+
+The patch sets ``ssl.SSLContext.sslsocket_class``, so every context --
+also one made before patching -- wraps sockets in the class below; it is a
+subclass of both ssl.SSLSocket (isinstance checks hold) and the patched
+socket (MRO: SSLSocket's ``super()`` calls land on the patched socket).
+
+Known limit: a read that needs to *write* (TLS renegotiation) waits for
+the write lock while holding the read lock; a writer that needs to read at
+the same moment would wait for the read lock.  TLS 1.3 has no
+renegotiation; with TLS 1.2 and renegotiation, do not read and write one
+SSL socket from two goroutines at once.
+"""
+
+from __future__ import annotations
+
+import ssl as _stdssl
+from typing import Any
+
+from . import _replace
+from ._socket import socket as _gsocket
+
+_WantRead = _stdssl.SSLWantReadError
+_WantWrite = _stdssl.SSLWantWriteError
+
+
+class SSLSocket(_stdssl.SSLSocket, _gsocket):
+    """ssl.SSLSocket on a goroutine-aware socket."""
+
+    def _retry(self, fn: Any, args: tuple, what: str, timeout: Any = False) -> Any:
+        if timeout is False:
+            timeout = self._timeout
+        deadline = None
+        msg = f"The {what} operation timed out"
+        while True:
+            try:
+                return fn(*args)
+            except _WantRead:
+                if timeout == 0.0:
+                    raise
+                read = True
+            except _WantWrite:
+                if timeout == 0.0:
+                    raise
+                read = False
+            deadline = self._wait(read, timeout, deadline, msg)
+
+    def do_handshake(self, block: bool = False) -> None:
+        timeout = self._timeout
+        if timeout == 0.0 and block:
+            timeout = None
+        self._retry(super().do_handshake, (block,), "handshake", timeout)
+
+    def read(self, len: int = 1024, buffer: Any = None) -> Any:
+        return self._retry(super().read, (len, buffer), "read")
+
+    def write(self, data: Any) -> int:
+        return self._retry(super().write, (data,), "write")
+
+    def send(self, data: Any, flags: int = 0) -> int:
+        # ssl.SSLSocket.send calls _sslobj.write itself, not self.write.
+        return self._retry(super().send, (data, flags), "write")
+
+    def unwrap(self) -> Any:
+        return self._retry(super().unwrap, (), "unwrap")
+
+
+def patch() -> None:
+    _replace(_stdssl.SSLContext, "sslsocket_class", SSLSocket, "ssl")

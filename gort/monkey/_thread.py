@@ -405,23 +405,28 @@ class Thread(_OrigThread):
     """threading.Thread: still a real OS thread (module docstring); ``join``
     from a goroutine parks the goroutine instead of blocking its M."""
 
+    # Methods name _OrigThread rather than super(): threading.Timer and
+    # other subclasses of the original class call ``Thread.__init__(self)``
+    # through threading's globals, which now hold this class.
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        _OrigThread.__init__(self, *args, **kwargs)
         self._gort_done = threading.Event()  # patched: hybrid
 
     def _bootstrap_inner(self) -> None:
         try:
-            super()._bootstrap_inner()
+            _OrigThread._bootstrap_inner(self)
         finally:
             self._gort_done.set()
 
     def join(self, timeout: float | None = None) -> None:
-        if _curg() is None or not self._started.is_set():
-            return super().join(timeout)
+        done = getattr(self, "_gort_done", None)
+        if done is None or _curg() is None or not self._started.is_set():
+            return _OrigThread.join(self, timeout)
         if timeout is not None and timeout < 0:
             timeout = 0
-        if self._gort_done.wait(timeout):
-            super().join()  # the thread is past run(): microseconds to exit
+        if done.wait(timeout):
+            _OrigThread.join(self)  # the thread is past run(): microseconds to exit
         # else: timed out, is_alive() stays True, as threading's join
 
 

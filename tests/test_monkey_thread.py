@@ -10,7 +10,7 @@ import gort.monkey
 
 PRE = """
 import json, queue, threading, time
-import gort, gort.time
+import gort, gort.sync, gort.time
 import gort.monkey as monkey
 monkey.patch_thread()
 """

@@ -190,9 +190,16 @@ class _Poll:
 
     __slots__ = ("_p", "_fds")
 
-    def __init__(self) -> None:
+    def __new__(cls, *args: Any, **kwargs: Any) -> _Poll:
+        # Only select.poll() makes one, as with the C type.
+        raise TypeError(f"cannot create '{cls.__module__}.{cls.__qualname__}' instances")
+
+    @classmethod
+    def _make(cls) -> _Poll:
+        self = object.__new__(cls)
         self._p = _origpoll()
-        self._fds: dict[int, int] = {}
+        self._fds = {}
+        return self
 
     def register(self, fd: Any, eventmask: int = _stdselect.POLLIN | _stdselect.POLLPRI
                  | _stdselect.POLLOUT) -> None:
@@ -225,7 +232,7 @@ class _Poll:
 
 def poll() -> _Poll:
     """select.poll(): a polling object whose poll() parks the goroutine."""
-    return _Poll()
+    return _Poll._make()
 
 
 # --------------------------------------------------------------------------

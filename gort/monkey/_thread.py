@@ -506,6 +506,13 @@ _REPLACE: list[tuple[Any, str, Any]] = [
     (_threading_local, "current_thread", _local_current_thread),
     (_threading_local, "RLock", _OrigRLock),
     (queue, "SimpleQueue", queue._PySimpleQueue),
+    # importlib's per-module import locks (_ModuleLock) take their locks and
+    # their owner's id from _thread at call time: with these, a goroutine
+    # that imports a module another goroutine of the same M is still
+    # importing parks until it is done, instead of "owning" the lock too and
+    # seeing the module half-initialised (gevent patches the same two).
+    (_thread, "allocate_lock", Lock),
+    (_thread, "get_ident", get_ident),
 ]
 # Event, Semaphore, BoundedSemaphore, Barrier, Timer and queue.Queue /
 # LifoQueue / PriorityQueue are not replaced: they are pure Python and look

@@ -28,12 +28,14 @@ monkey.patch_thread()   # twice: harmless
 print(json.dumps({
     "patched": monkey.is_patched("thread"),
     "lock": monkey.is_patched("threading.Lock"),
-    "orig": monkey.original(threading, "Lock") is _thread.allocate_lock,
+    "orig": monkey.original(threading, "Lock") is monkey.original(_thread, "allocate_lock"),
+    "thread_patched": _thread.allocate_lock is threading.Lock,
     "simple": queue.SimpleQueue is queue._PySimpleQueue,
     "runtime_real": type(gort.sched.runtime2.threading).__name__,
 }))
 """)
-    assert r == {"patched": True, "lock": True, "orig": True, "simple": True,
+    assert r == {"patched": True, "lock": True, "orig": True, "thread_patched": True,
+                 "simple": True,
                  "runtime_real": "_RealThreading"}
 
 

@@ -76,6 +76,7 @@ _SO_ERROR = _socket.SO_ERROR
 _POLLIN = _select.POLLIN
 _POLLOUT = _select.POLLOUT
 _INPROGRESS = (_errno.EINPROGRESS, _errno.EALREADY, _errno.EINTR, _errno.EAGAIN)
+_DONTWAIT = getattr(_socket, "MSG_DONTWAIT", 0)
 _initlock = threading.Lock()  # the lazy pollOpen of a socket (two Ms may race)
 
 
@@ -118,6 +119,11 @@ def wait_plain(fd: int, read: bool, deadline: float | None, msg: str = "timed ou
         raise _timeout_error(msg)
 
 
+def _flagsarg(args: tuple, i: int) -> int:
+    f = args[i] if len(args) > i else 0
+    return f if isinstance(f, int) else 0
+
+
 def _numeric(host: Any) -> bool:
     if not isinstance(host, str):
         return True  # bytes/int/None: let the C call decide (no DNS for them here)
@@ -153,12 +159,17 @@ class socket(_basesocket):
     # Timeouts
 
     def settimeout(self, value: float | None) -> None:
-        self._timeout = _validtimeout(value)
+        t = _validtimeout(value)
+        # The stdlib sets the fd's mode here (one ioctl), so a bad fd fails
+        # here; gort's fd stays non-blocking whatever the timeout.
+        _ss.setblocking(self, False)
+        self._timeout = t
 
     def gettimeout(self) -> float | None:
         return self._timeout
 
     def setblocking(self, flag: bool) -> None:
+        _ss.setblocking(self, False)
         self._timeout = None if flag else 0.0
 
     def getblocking(self) -> bool:
@@ -178,13 +189,15 @@ class socket(_basesocket):
                 pd = self._pd = poll_runtime_pollOpen(_ss.fileno(self))
         return pd
 
-    def _call(self, read: bool, fn: Any, args: tuple, deadline: float | None = None) -> Any:
+    def _call(self, read: bool, fn: Any, args: tuple, deadline: float | None = None,
+              flags: int = 0) -> Any:
         """Run ``fn(self, *args)``, a non-blocking C call, until it does not
         raise BlockingIOError, waiting for readiness in between.  The wait
         ends at ``deadline`` if given, else at now + timeout from the first
-        wait."""
+        wait.  A non-blocking socket, or MSG_DONTWAIT in ``flags``, raises
+        the BlockingIOError instead."""
         if getattr(getcurrent(), "gort_g", None) is None:
-            return self._callplain(read, fn, args, deadline)
+            return self._callplain(read, fn, args, deadline, flags)
         fdmu = self._fdmu
         if not fdmu.rwlock(read):
             raise _closed_error()
@@ -192,7 +205,7 @@ class socket(_basesocket):
         pd = None
         dl = False
         try:
-            timeout = self._timeout
+            timeout = 0.0 if flags & _DONTWAIT else self._timeout
             pd = self._pd or self._pdinit()
             res = poll_runtime_pollReset(pd, mode)
             if res:
@@ -218,8 +231,9 @@ class socket(_basesocket):
             if fdmu.rwunlock(read):
                 self._destroy()
 
-    def _callplain(self, read: bool, fn: Any, args: tuple, deadline: float | None) -> Any:
-        timeout = self._timeout
+    def _callplain(self, read: bool, fn: Any, args: tuple, deadline: float | None,
+                   flags: int) -> Any:
+        timeout = 0.0 if flags & _DONTWAIT else self._timeout
         while True:
             try:
                 return fn(self, *args)
@@ -265,23 +279,23 @@ class socket(_basesocket):
     # Reads
 
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
-        return self._call(True, _ss.recv, (bufsize, flags))
+        return self._call(True, _ss.recv, (bufsize, flags), None, flags)
 
     def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
-        return self._call(True, _ss.recv_into, (buffer, nbytes, flags))
+        return self._call(True, _ss.recv_into, (buffer, nbytes, flags), None, flags)
 
     def recvfrom(self, bufsize: int, flags: int = 0) -> tuple[bytes, Any]:
-        return self._call(True, _ss.recvfrom, (bufsize, flags))
+        return self._call(True, _ss.recvfrom, (bufsize, flags), None, flags)
 
     def recvfrom_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> tuple[int, Any]:
-        return self._call(True, _ss.recvfrom_into, (buffer, nbytes, flags))
+        return self._call(True, _ss.recvfrom_into, (buffer, nbytes, flags), None, flags)
 
     if hasattr(_ss, "recvmsg"):
         def recvmsg(self, *args: Any) -> Any:
-            return self._call(True, _ss.recvmsg, args)
+            return self._call(True, _ss.recvmsg, args, None, _flagsarg(args, 2))
 
         def recvmsg_into(self, *args: Any) -> Any:
-            return self._call(True, _ss.recvmsg_into, args)
+            return self._call(True, _ss.recvmsg_into, args, None, _flagsarg(args, 2))
 
     def _accept(self) -> tuple[int, Any]:
         return self._call(True, _ss._accept, ())
@@ -298,26 +312,26 @@ class socket(_basesocket):
     # Writes
 
     def send(self, data: Any, flags: int = 0) -> int:
-        return self._call(False, _ss.send, (data, flags))
+        return self._call(False, _ss.send, (data, flags), None, flags)
 
     def sendall(self, data: Any, flags: int = 0) -> None:
         timeout = self._timeout
         deadline = None if not timeout else monotonic() + timeout
         with memoryview(data) as view, view.cast("B") as mv:
             n = len(mv)
-            sent = self._call(False, _ss.send, (mv, flags), deadline)
+            sent = self._call(False, _ss.send, (mv, flags), deadline, flags)
             while sent < n:
-                sent += self._call(False, _ss.send, (mv[sent:], flags), deadline)
+                sent += self._call(False, _ss.send, (mv[sent:], flags), deadline, flags)
 
     def sendto(self, data: Any, *args: Any) -> int:
         if len(args) not in (1, 2):
             raise TypeError(f"sendto() takes 2 or 3 arguments ({len(args) + 1} given)")
         args = (*args[:-1], self._resolve(args[-1]))
-        return self._call(False, _ss.sendto, (data, *args))
+        return self._call(False, _ss.sendto, (data, *args), None, args[0] if len(args) == 2 else 0)
 
     if hasattr(_ss, "sendmsg"):
         def sendmsg(self, *args: Any) -> int:
-            return self._call(False, _ss.sendmsg, args)
+            return self._call(False, _ss.sendmsg, args, None, _flagsarg(args, 2))
 
     def sendfile(self, file: Any, offset: int = 0, count: int | None = None) -> int:
         # os.sendfile's wait would use a selector on this thread: send()
@@ -428,6 +442,12 @@ class socket(_basesocket):
 # netpoller, which gort does not reimplement)
 
 
+def _unbox(box: list) -> Any:
+    fn, args, kwargs = box
+    box.clear()
+    return fn(*args, **kwargs)
+
+
 def _dnsfn(name: str) -> Any:
     orig = getattr(_stdlib, name)
 
@@ -436,7 +456,15 @@ def _dnsfn(name: str) -> Any:
             return orig(*args, **kwargs)
         if name == "getaddrinfo" and args and _numeric(args[0]) and args[0] != "localhost":
             return orig(*args, **kwargs)  # no lookup: not worth a thread hop
-        return blocking(orig, *args, **kwargs)
+        # Through a box the call empties: an idle pool worker keeps its last
+        # task's locals until its next task, and must not keep the caller's
+        # arguments alive (CPython's testRefCountGetNameInfo counts them).
+        box = [orig, args, kwargs]
+        del args, kwargs  # not kept alive by this frame in a traceback either
+        try:
+            return blocking(_unbox, box)
+        except Exception as e:
+            raise e.with_traceback(None) from None
 
     f.__name__ = f.__qualname__ = name
     f.__doc__ = orig.__doc__

@@ -27,7 +27,10 @@ from __future__ import annotations
 import ssl as _stdssl
 from typing import Any
 
+from gort.net.fd_mutex import mutexClosed
+
 from . import _replace
+from ._socket import _closed_error
 from ._socket import socket as _gsocket
 
 _WantRead = _stdssl.SSLWantReadError
@@ -42,9 +45,16 @@ class SSLSocket(_stdssl.SSLSocket, _gsocket):
             timeout = self._timeout
         deadline = None
         msg = f"The {what} operation timed out"
+        openatstart = not self._fdmu.state & mutexClosed
         while True:
             try:
                 return fn(*args)
+            except ValueError:
+                # "Read on closed or unwrapped SSL socket": closed by another
+                # goroutine while this one waited -- the plain socket's error.
+                if openatstart and self._fdmu.state & mutexClosed:
+                    raise _closed_error() from None
+                raise
             except _WantRead:
                 if timeout == 0.0:
                     raise

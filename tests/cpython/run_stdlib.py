@@ -101,13 +101,18 @@ def _child(module: str, out: str, patch: str) -> int:
         tid = test.id().removeprefix("test.")
         return _match(tid, skip) is not None
 
+    ndropped = 0
+
     def flatten(suite: unittest.TestSuite) -> unittest.TestSuite:
+        nonlocal ndropped
         keep = unittest.TestSuite()
         for t in suite:
             if isinstance(t, unittest.TestSuite):
                 keep.addTest(flatten(t))
             elif not dropped(t):
                 keep.addTest(t)
+            else:
+                ndropped += 1
         return keep
 
     class Result(unittest.TextTestResult):
@@ -143,7 +148,8 @@ def _child(module: str, out: str, patch: str) -> int:
         slow = sorted(r.durations_, reverse=True)[:5]
         return {"module": module, "run": r.testsRun, "passed": len(r.passed),
                 "skipped": len(r.skipped), "xfail": len(r.expectedFailures),
-                "fails": fails, "passed_ids": r.passed, "seconds": round(time.monotonic() - t0, 1),
+                "left_out": ndropped, "fails": fails, "passed_ids": r.passed,
+                "seconds": round(time.monotonic() - t0, 1),
                 "slowest": [[round(d, 2), i] for d, i in slow]}
 
     res = gort.run(main)
@@ -204,6 +210,24 @@ def run_module(module: str, patch: str, logdir: Path) -> dict:
     return res
 
 
+def _markdown(results: list[dict], known: dict[str, str]) -> str:
+    out = ["| module | run | passed | known failures | skipped | left out | unexpected | seconds |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in results:
+        left = r.get("left_out", 0)
+        unexpected = [t for t in r["fails"] if _match(t, known) is None]
+        out.append(f"| {r['module']} | {r['run']} | {r['passed']} | "
+                   f"{len(r['fails']) - len(unexpected)} | {r['skipped']} | "
+                   f"{left} | {len(unexpected)} | "
+                   f"{r['seconds']:.0f} |")
+    out += ["", "Known failures (tests/cpython/known_failures.py):", ""]
+    out += [f"- `{k}`: {why}" for k, why in known.items()]
+    out += ["", "Left out (tests/cpython/run_stdlib.py, SUBSETS):", ""]
+    for table in SUBSETS.values():
+        out += [f"- `{k}`: {why}" for k, why in table.items()]
+    return "\n".join(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("modules", nargs="*", default=MODULES)
@@ -212,10 +236,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--patch", default="all",
                     help="'all', or patches to leave out, e.g. '-thread,-subprocess'")
     ap.add_argument("--logdir", default=None)
+    ap.add_argument("--markdown", metavar="RESULTS_JSON",
+                    help="print docs/monkey.md's tables from a --json file, and exit")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.child:
         return _child(a.child, a.json, a.patch)
+    if a.markdown:
+        print(_markdown(json.loads(Path(a.markdown).read_text()), _load_known()))
+        return 0
 
     import tempfile
     from concurrent.futures import ThreadPoolExecutor

@@ -216,15 +216,20 @@ class Lock:
     def release(self) -> None:
         self._block.release()  # RuntimeError: release unlocked lock
         if self._waiters:
-            with self._mu:
-                w = self._waiters.popleft() if self._waiters else None
-            if w is not None:
-                _ready(w.gp)
+            self._wakeone()
+
+    def _wakeone(self) -> None:
+        with self._mu:
+            w = self._waiters.popleft() if self._waiters else None
+        if w is not None:
+            _ready(w.gp)
 
     __enter__ = acquire
 
     def __exit__(self, *exc: Any) -> None:
-        self.release()
+        self._block.release()
+        if self._waiters:
+            self._wakeone()
 
     def locked(self) -> bool:
         return self._block.locked()
@@ -259,7 +264,8 @@ class RLock:
         if self._owner == me:
             self._count += 1
             return True
-        if self._block.acquire(blocking, timeout):
+        lk = self._block
+        if lk._block.acquire(False) or lk.acquire(blocking, timeout):
             self._owner = me
             self._count = 1
             return True
@@ -273,7 +279,10 @@ class RLock:
         self._count -= 1
         if not self._count:
             self._owner = None
-            self._block.release()
+            lk = self._block
+            lk._block.release()
+            if lk._waiters:
+                lk._wakeone()
 
     def __exit__(self, *exc: Any) -> None:
         self.release()
@@ -381,12 +390,16 @@ def _ismainlike(gp: Any) -> bool:
     return gp.ismain or gp is gp.m.lazyg
 
 
-def get_ident() -> int:
+def get_ident(_getcurrent: Any = getcurrent, _orig: Any = _orig_get_ident) -> int:
     """threading.get_ident: the goroutine's id in a goroutine (goids are
-    small and never collide with a pthread's address), else the thread's."""
-    gp = _curg()
-    if gp is None or _ismainlike(gp):
-        return _orig_get_ident()
+    small and never collide with a pthread's address), else the thread's.
+    (_curg and _ismainlike inlined: RLock calls it on every acquire.)"""
+    gp = getattr(_getcurrent(), "gort_g", None)
+    if gp is None or gp.ismain:
+        return _orig()
+    m = gp.m
+    if m is None or gp is m.lazyg or sched.m0 is None:
+        return _orig()
     return gp.goid
 
 

@@ -63,6 +63,13 @@ class SSLSocket(_stdssl.SSLSocket, _gsocket):
                 if timeout == 0.0:
                     raise
                 read = False
+            except BlockingIOError:
+                # OpenSSL saw EAGAIN from the fd but reported SSL_ERROR_SYSCALL
+                # (seen on 3.13t with a reader and a writer on two Ms): the same
+                # "wait and retry", in the operation's own direction.
+                if timeout == 0.0:
+                    raise
+                read = what != "write"
             deadline = self._wait(read, timeout, deadline, msg)
 
     def do_handshake(self, block: bool = False) -> None:

@@ -449,6 +449,35 @@ def test_operations_after_close_fail_as_stdlib(patched):
     assert run(main) == [errno.EBADF, errno.EBADF]
 
 
+def test_unclosed_socket_leaves_the_poller(patched, each_netpoll_backend):
+    # Dropped without close() after a parked read: the finalizer hands pd and
+    # fd to gort.net's orphan list; nothing leaks (the fixture counts fds
+    # and open pollDescs after the run).
+    import gc
+    import socket
+    import warnings
+
+    def main():
+        a, b = socket.socketpair()
+        gort.go(lambda: (time.sleep(0.02), b.send(b"x")))
+        assert a.recv(1) == b"x"  # a's pollDesc is open now
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            del a
+            gc.collect()
+        b.close()
+        c, d = socket.socketpair()  # the next pollOpen reaps the orphan
+        gort.go(lambda: (time.sleep(0.02), d.send(b"y")))
+        got = c.recv(1)
+        c.close()
+        d.close()
+        return got, [str(x.message) for x in w if x.category is ResourceWarning]
+
+    got, warned = run(main)
+    assert got == b"y"
+    assert any("unclosed socket" in m for m in warned), warned
+
+
 # --------------------------------------------------------------------------
 # sendall of 10 MB to a slow reader
 

@@ -49,12 +49,14 @@ import os
 import select as _select
 import socket as _stdlib
 import threading
+import warnings as _warnings
 from time import monotonic
 from typing import Any
 
 from greenlet import getcurrent
 
 from gort.net.fd_mutex import fdMutex, mutexClosed
+from gort.net.fd_poll import _orphans, reap_orphans
 from gort.netpoll import (
     poll_runtime_pollClose,
     poll_runtime_pollOpen,
@@ -182,7 +184,31 @@ class socket(_basesocket):
     # ------------------------------------------------------------------
     # The I/O loop (CPython's sock_call_ex; Go's FD.Read shape)
 
+    def __del__(self) -> None:
+        # Go: the netFD finalizer (runtime.SetFinalizer(fd, (*netFD).Close)).
+        # A socket dropped without close() whose fd is registered with the
+        # poller must leave the poller before its fd number can be reused:
+        # hand pd and fd to gort.net's orphan list, which closes both at a
+        # safe point (the next pollOpen, or the end of the run), as an
+        # unclosed gort.net FD does.  Otherwise the stdlib's finalizer.
+        pd = getattr(self, "_pd", None)
+        if pd is not None and not self._fdmu.state & mutexClosed:
+            self._fdmu.state |= mutexClosed
+            self._pd = None
+            fd = _ss.detach(self)
+            if fd >= 0:
+                _orphans.append((pd, _ss(fileno=fd)))
+                try:
+                    _warnings.warn(f"unclosed socket fd={fd} (gort.monkey)", ResourceWarning,
+                                   stacklevel=1)
+                except Exception:  # noqa: BLE001 - e.g. at interpreter shutdown
+                    pass
+            return
+        _ss.__del__(self)
+
     def _pdinit(self) -> Any:
+        if _orphans:
+            reap_orphans()
         with _initlock:
             pd = self._pd
             if pd is None:

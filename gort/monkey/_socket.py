@@ -391,7 +391,7 @@ class socket(_basesocket):
                 err = _ss.connect_ex(sock, address)
                 if err in _INPROGRESS:
                     raise BlockingIOError(err, os.strerror(err))
-                return 0 if err == _errno.EISCONN else err
+                return err  # 0, or an error (EISCONN too, as the stdlib's)
             err = _ss.getsockopt(sock, _SOL_SOCKET, _SO_ERROR)
             if err == 0:
                 # The poller may wake us spuriously (Go issues 14548,

@@ -216,6 +216,22 @@ def test_socketpair_fromfd_dup_detach(patched, each_netpoll_backend):
     assert run(main)
 
 
+def test_sendmsg_recvmsg_into_with_iterators_after_a_wait(patched):
+    # The first try gets EAGAIN; the retry must still see the buffers.
+    import socket
+
+    def main():
+        a, b = socket.socketpair()
+        bufs = [bytearray(3), bytearray(5)]
+        gort.go(lambda: (time.sleep(0.02), b.sendmsg(iter([b"abc", b"defgh"]))))
+        n, _, _, _ = a.recvmsg_into(iter(bufs))
+        a.close()
+        b.close()
+        return n, bytes(bufs[0] + bufs[1])
+
+    assert run(main) == (8, b"abcdefgh")
+
+
 def test_udp_sendto_recvfrom(patched, each_netpoll_backend):
     import socket
 
@@ -475,7 +491,7 @@ def test_unclosed_socket_leaves_the_poller(patched, each_netpoll_backend):
 
     got, warned = run(main)
     assert got == b"y"
-    assert any("unclosed socket" in m for m in warned), warned
+    assert any(m.startswith("unclosed <gort.monkey._socket.socket fd=") for m in warned), warned
 
 
 # --------------------------------------------------------------------------

@@ -193,14 +193,17 @@ class socket(_basesocket):
         # unclosed gort.net FD does.  Otherwise the stdlib's finalizer.
         pd = getattr(self, "_pd", None)
         if pd is not None and not self._fdmu.state & mutexClosed:
+            try:
+                r = repr(self)
+            except Exception:  # noqa: BLE001 - a half-made object
+                r = object.__repr__(self)
             self._fdmu.state |= mutexClosed
             self._pd = None
             fd = _ss.detach(self)
             if fd >= 0:
                 _orphans.append((pd, _ss(fileno=fd)))
                 try:
-                    _warnings.warn(f"unclosed socket fd={fd} (gort.monkey)", ResourceWarning,
-                                   stacklevel=1)
+                    _warnings.warn(f"unclosed {r}", ResourceWarning, stacklevel=1)
                 except Exception:  # noqa: BLE001 - e.g. at interpreter shutdown
                     pass
             return
@@ -320,7 +323,10 @@ class socket(_basesocket):
         def recvmsg(self, *args: Any) -> Any:
             return self._call(True, _ss.recvmsg, args, None, _flagsarg(args, 2))
 
-        def recvmsg_into(self, *args: Any) -> Any:
+        def recvmsg_into(self, buffers: Any, *args: Any) -> Any:
+            # A retry after EAGAIN must see the buffers again: an iterator
+            # would be used up by the first try.
+            args = (list(buffers), *args)
             return self._call(True, _ss.recvmsg_into, args, None, _flagsarg(args, 2))
 
     def _accept(self) -> tuple[int, Any]:
@@ -356,7 +362,8 @@ class socket(_basesocket):
         return self._call(False, _ss.sendto, (data, *args), None, args[0] if len(args) == 2 else 0)
 
     if hasattr(_ss, "sendmsg"):
-        def sendmsg(self, *args: Any) -> int:
+        def sendmsg(self, buffers: Any, *args: Any) -> int:
+            args = (list(buffers), *args)  # as recvmsg_into: tried more than once
             return self._call(False, _ss.sendmsg, args, None, _flagsarg(args, 2))
 
     def sendfile(self, file: Any, offset: int = 0, count: int | None = None) -> int:

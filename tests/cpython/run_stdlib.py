@@ -55,6 +55,12 @@ SUBSETS: dict[str, dict[str, str]] = {
         "test_socket.ThreadedVSOCKSocketStreamTest": "hangs unpatched too on a VM guest (a VSOCK "
                                                      "connect to the guest's own CID)",
     },
+    "test_threading": {
+        "test_threading.InterruptMainTests.test_interrupt_main_subthread":
+            "_thread.interrupt_main() from a thread while the main goroutine waits in join(): "
+            "the KeyboardInterrupt is raised on the main thread's scheduler greenlet (g0), "
+            "as a raising signal handler is, and ends the gort.run (docs/monkey.md, 'Signals')",
+    },
     "test_timeout": {
         "test_timeout.TCPTimeoutTestCase": "its setUp resolves www.python.org and its tests dial "
                                            "it and pythontest.net: outside loopback",

@@ -16,13 +16,17 @@ _NONBLOCK = ("by design: the patched socket's fd is always O_NONBLOCK, as every 
 _LOCKREPR = ("patch_thread's Lock/RLock repr reads '<gort.monkey locked Lock object at ...>', "
              "not the C lock's '<locked _thread.lock object at ...>'")
 
+_NBTIMEOUT = ("patch_thread's Lock.acquire(False, 1) does not raise ValueError (\"can't "
+              "specify a timeout for a non-blocking call\")")
+
 KNOWN_FAILURES: dict[str, str] = {
     # patch_thread (gort/monkey/_thread.py)
-    "test_threading.*.test_repr": _LOCKREPR,
-    "test_threading.*.test_locked_repr": _LOCKREPR,
-    "test_threading.*.test_timeout": ("patch_thread's Lock.acquire(False, 1) does not raise "
-                                      "ValueError('can't specify a timeout for a non-blocking "
-                                      "call')"),
+    "test_threading.LockTests.test_repr": _LOCKREPR,
+    "test_threading.LockTests.test_locked_repr": _LOCKREPR,
+    "test_threading.ConditionAsRLockTests.test_repr": _LOCKREPR,
+    "test_threading.ConditionAsRLockTests.test_locked_repr": _LOCKREPR,
+    "test_threading.LockTests.test_timeout": _NBTIMEOUT,
+    "test_threading.ConditionAsRLockTests.test_timeout": _NBTIMEOUT,
     "test_threading.MiscTestCase.test__all__": ("patch_thread puts gort's Lock, RLock, Condition, "
                                                 "Thread, local, get_ident and current_thread in "
                                                 "threading: their __module__ is not 'threading'"),

@@ -227,3 +227,27 @@ t.join(30)
 print(json.dumps(res))
 """)
     assert r == {"out": True, "rc": 3, "to": True, "read": "abc"}
+
+
+def test_pipeline_and_empty_text_input():
+    # p1.stdout handed to p2 as its stdin: fileno() puts the fd back in
+    # blocking mode (else p2 would inherit O_NONBLOCK and read EAGAIN as EOF);
+    # communicate(input="") in UTF-16 encodes to a BOM but writes nothing.
+    r = run_patched(PRE + """
+def main():
+    p1 = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    p2 = subprocess.Popen(["cat"], stdin=p1.stdout, stdout=subprocess.PIPE)
+    p1.stdout.close()
+    p1.stdin.write(b"through two cats\\n")
+    p1.stdin.close()
+    out = p2.stdout.read()
+    p2.stdout.close()
+    rc = (p1.wait(5), p2.wait(5))
+    p3 = subprocess.Popen([sys.executable, "-c",
+                           "import sys; sys.stdout.buffer.write('a\\\\r\\\\nb'.encode('utf-16'))"],
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, encoding="utf-16")
+    o3, _ = p3.communicate(input="")
+    return {"out": out.decode(), "rc": list(rc), "o3": o3}
+print(json.dumps(gort.run(main)))
+""")
+    assert r == {"out": "through two cats\n", "rc": [0, 0], "o3": "a\nb"}

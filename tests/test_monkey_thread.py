@@ -91,6 +91,12 @@ def main():
             out[name] = type(e).__name__
     lk.release()
     try:
+        threading.Lock().acquire(False, 1)   # checked before trying, as the C lock does
+        out["nbt_free"] = "no error"
+    except ValueError:
+        out["nbt_free"] = "ValueError"
+    out["repr"] = repr(lk).startswith("<unlocked ") and " object at 0x" in repr(lk)
+    try:
         lk.release()
         out["unlocked"] = "no error"
     except RuntimeError as e:
@@ -103,6 +109,7 @@ print(json.dumps(gort.run(main)))
     assert r["t0"] is False and r["nb"] is False
     assert r["neg"] == "ValueError" and r["nbt"] == "ValueError" and r["big"] == "OverflowError"
     assert "unlocked" in r["unlocked"]
+    assert r["nbt_free"] == "ValueError" and r["repr"]
     assert r["free"] is True
 
 

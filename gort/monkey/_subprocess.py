@@ -6,11 +6,13 @@ kind kindPipe: non-blocking, on the netpoller), and os.Process.Wait, which
 since Go 1.23 waits on a pidfd (os/pidfd_linux.go) and otherwise blocks an M
 in wait4 (entersyscall).  gort does the same:
 
-* a Popen's pipes (the parent's ends, created by Popen and not shared with
-  any other process) are made non-blocking and wrapped in a raw file whose
-  read and write try the syscall first and, on EAGAIN, wait for the fd on
-  the netpoller (a goroutine) or in poll(2) (a plain thread), as
-  internal/poll's FD.Read does;
+* a Popen's pipes (the parent's ends, created by Popen) are made
+  non-blocking and wrapped in a raw file (PipeIO) whose read and write try
+  the syscall first and, on EAGAIN, wait for the fd on the netpoller (a
+  goroutine) or in poll(2) (a plain thread), as internal/poll's FD.Read
+  does.  Handing the fd out (``fileno()``: to another Popen as its stdin,
+  to select) puts it back in blocking mode first, as Go's ``File.Fd()``
+  does, since another process would share O_NONBLOCK with it;
 * ``communicate`` runs one goroutine per pipe (Go: exec.Cmd's copying
   goroutines), so a timeout leaves them running, and a second call picks
   their output up, as the stdlib's selector loop keeps its partial output;
@@ -168,13 +170,21 @@ def write(fd: int, data: Any, /) -> int:
 
 
 class PipeIO(io.RawIOBase):
-    """A raw file over a non-blocking pipe fd it owns (Go: os.File of kind
-    kindPipe).  Reads and writes wait for the fd on EAGAIN."""
+    """A raw file over a pipe fd it owns (Go: os.File of kind kindPipe).
+
+    The fd starts non-blocking: reads and writes try the syscall and wait
+    for the fd on EAGAIN.  ``fileno()`` hands the fd out, and may hand it
+    to another process (``Popen(stdin=p1.stdout)``), which would inherit
+    O_NONBLOCK with it: so, as Go's ``File.Fd()`` does, it first puts the
+    fd back in blocking mode.  From then on a read or write waits for the
+    fd to be ready and then makes one call (a write of at most PIPE_BUF,
+    which a writable pipe takes without blocking)."""
 
     def __init__(self, fd: int, mode: str) -> None:
         super().__init__()
         os.set_blocking(fd, False)
         self._fd = fd
+        self._nonblock = True
         self._mode = mode
         self.name = fd
 
@@ -182,10 +192,17 @@ class PipeIO(io.RawIOBase):
     def mode(self) -> str:
         return self._mode
 
-    def fileno(self) -> int:
+    def _checkfd(self) -> int:
         if self._fd < 0:
             raise ValueError("I/O operation on closed file")
         return self._fd
+
+    def fileno(self) -> int:
+        fd = self._checkfd()
+        if self._nonblock:
+            self._nonblock = False
+            os.set_blocking(fd, True)
+        return fd
 
     def readable(self) -> bool:
         return "r" in self._mode
@@ -194,7 +211,11 @@ class PipeIO(io.RawIOBase):
         return "w" in self._mode
 
     def readinto(self, b: Any) -> int:
-        fd = self.fileno()
+        fd = self._checkfd()
+        if not self._nonblock:
+            if in_goroutine() and not _ready_now(fd, "r"):
+                _waitfd(fd, "r")
+            return os.readv(fd, [b])
         while True:
             try:
                 return os.readv(fd, [b])
@@ -202,7 +223,14 @@ class PipeIO(io.RawIOBase):
                 _waitfd(fd, "r")
 
     def write(self, b: Any) -> int:
-        fd = self.fileno()
+        fd = self._checkfd()
+        if not self._nonblock:
+            if not in_goroutine():
+                return _os_write(fd, b)
+            if not _ready_now(fd, "w"):
+                _waitfd(fd, "w")
+            mv = memoryview(b).cast("B")
+            return _os_write(fd, mv[:_PIPE_BUF] if len(mv) > _PIPE_BUF else mv)
         while True:
             try:
                 return _os_write(fd, b)
@@ -219,8 +247,9 @@ class PipeIO(io.RawIOBase):
 
 
 def _rewrap(f: Any, writing: bool, bufsize: int, text: bool, encoding: Any,
-            errors: Any) -> Any:
-    """A file like the one Popen made for a pipe, over a PipeIO of its fd."""
+            errors: Any) -> tuple[Any, PipeIO]:
+    """A file like the one Popen made for a pipe, over a PipeIO of its fd;
+    returns (the file, its PipeIO)."""
     fd = os.dup(f.fileno())  # non-inheritable, as Popen's own ends are
     try:
         f.close()
@@ -232,15 +261,15 @@ def _rewrap(f: Any, writing: bool, bufsize: int, text: bool, encoding: Any,
         line_buffering = True
         bufsize = -1
     if bufsize == 0 and not text:
-        return raw
+        return raw, raw
     size = bufsize if bufsize > 1 else io.DEFAULT_BUFFER_SIZE
     buf = io.BufferedWriter(raw, size) if writing else io.BufferedReader(raw, size)
     if not text:
-        return buf
+        return buf, raw
     if writing:
         return io.TextIOWrapper(buf, write_through=True, line_buffering=line_buffering,
-                                encoding=encoding, errors=errors)
-    return io.TextIOWrapper(buf, encoding=encoding, errors=errors)
+                                encoding=encoding, errors=errors), raw
+    return io.TextIOWrapper(buf, encoding=encoding, errors=errors), raw
 
 
 def _bufsize(args: tuple, kwargs: dict) -> int:
@@ -255,13 +284,15 @@ class Popen(_OrigPopen):
         super().__init__(*args, **kwargs)
         self._gort_comm: list | None = None
         self._gort_pidfd = -1
+        self._gort_raw: dict[str, PipeIO] = {}
         bufsize = _bufsize(args, kwargs)
         text = bool(self.text_mode)
         for name in ("stdin", "stdout", "stderr"):
             f = getattr(self, name)
             if f is not None:  # only a pipe Popen made
-                setattr(self, name, _rewrap(f, name == "stdin", bufsize, text,
-                                            self.encoding, self.errors))
+                f, raw = _rewrap(f, name == "stdin", bufsize, text, self.encoding, self.errors)
+                setattr(self, name, f)
+                self._gort_raw[name] = raw
 
     # -- communicate ------------------------------------------------------
 
@@ -287,13 +318,14 @@ class Popen(_OrigPopen):
             self._save_input(input)
             done = gort.chan(3)
             st = self._gort_comm = [done, 0, None]
-            if self.stdin and self._input:
+            if self.stdin and input:  # the stdlib's test: input, not self._input
                 gort.go(self._gort_writer, done)
                 st[1] += 1
-            for f in (self.stdout, self.stderr):
+            for name in ("stdout", "stderr"):
+                f = getattr(self, name)
                 if f is not None:
                     self._fileobj2output[f] = []
-                    gort.go(self._gort_reader, f, done)
+                    gort.go(self._gort_reader, f, self._gort_raw[name], done)
                     st[1] += 1
         done = st[0]
         while st[1]:
@@ -329,15 +361,12 @@ class Popen(_OrigPopen):
         err = None
         try:
             f = self.stdin
-            fd = f.fileno()
+            raw = self._gort_raw["stdin"]
             view = memoryview(self._input).cast("B")
             try:
                 while self._input_offset < len(view):
                     chunk = view[self._input_offset:self._input_offset + 65536]
-                    try:
-                        self._input_offset += _os_write(fd, chunk)
-                    except BlockingIOError:
-                        _waitfd(fd, "w")
+                    self._input_offset += raw.write(chunk)
             except BrokenPipeError:
                 pass
             try:
@@ -348,17 +377,12 @@ class Popen(_OrigPopen):
             err = e
         done.send(err)
 
-    def _gort_reader(self, f: Any, done: Any) -> None:
+    def _gort_reader(self, f: Any, raw: PipeIO, done: Any) -> None:
         err = None
         try:
-            fd = f.fileno()
             out = self._fileobj2output[f]
             while True:
-                try:
-                    data = _os_read(fd, 32768)
-                except BlockingIOError:
-                    _waitfd(fd, "r")
-                    continue
+                data = raw.read(32768)
                 if not data:
                     break
                 out.append(data)

@@ -153,17 +153,20 @@ class Lock:
         self._waiters: deque[_waiter] = deque()
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
-        if self._block.acquire(False):
-            return True
-        if not blocking:
-            if timeout != -1:
+        if timeout == -1:  # the common call: no argument to check
+            if self._block.acquire(False):
+                return True
+            if not blocking:
+                return False
+        else:
+            if not blocking:
                 raise ValueError("can't specify a timeout for a non-blocking call")
-            return False
-        if timeout != -1:
             if timeout < 0:
                 raise ValueError("timeout value must be a non-negative number")
             if timeout > _TIMEOUT_MAX:
                 raise OverflowError("timeout value is too large")
+            if self._block.acquire(False):
+                return True
         gp = _curg()
         if gp is None:
             return self._block.acquire(True, timeout)
@@ -243,9 +246,9 @@ class Lock:
     release_lock = release
     locked_lock = locked
 
-    def __repr__(self) -> str:
+    def __repr__(self) -> str:  # the C lock's shape: "<locked _thread.lock object at ...>"
         state = "locked" if self._block.locked() else "unlocked"
-        return f"<gort.monkey {state} Lock object at {id(self):#x}>"
+        return f"<{state} gort.monkey.Lock object at {id(self):#x}>"
 
 
 class RLock:
@@ -265,7 +268,7 @@ class RLock:
             self._count += 1
             return True
         lk = self._block
-        if lk._block.acquire(False) or lk.acquire(blocking, timeout):
+        if (timeout == -1 and lk._block.acquire(False)) or lk.acquire(blocking, timeout):
             self._owner = me
             self._count = 1
             return True
@@ -314,7 +317,8 @@ class RLock:
 
     def __repr__(self) -> str:
         state = "locked" if self._block.locked() else "unlocked"
-        return f"<gort.monkey {state} RLock owner={self._owner!r} count={self._count}>"
+        return (f"<{state} gort.monkey.RLock object owner={self._owner or 0} "
+                f"count={self._count} at {id(self):#x}>")
 
 
 class Condition(_OrigCondition):

@@ -518,7 +518,8 @@ _REPLACE: list[tuple[Any, str, Any]] = [
     (threading, "Thread", Thread),
     (threading, "get_ident", get_ident),
     (threading, "current_thread", current_thread),
-    (threading, "currentThread", current_thread),
+    # threading.currentThread is left alone: it warns, then calls
+    # current_thread through threading's globals, which is the patched one.
     (threading, "local", _threading_local.local),
     (_threading_local, "current_thread", _local_current_thread),
     (_threading_local, "RLock", _OrigRLock),

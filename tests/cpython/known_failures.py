@@ -13,20 +13,8 @@ _NONBLOCK = ("by design: the patched socket's fd is always O_NONBLOCK, as every 
              "Go's netpoller is; blocking mode and timeouts live in the Python object, so "
              "fcntl(F_GETFL) does not show the stdlib's O_NONBLOCK for a blocking socket")
 
-_LOCKREPR = ("patch_thread's Lock/RLock repr reads '<gort.monkey locked Lock object at ...>', "
-             "not the C lock's '<locked _thread.lock object at ...>'")
-
-_NBTIMEOUT = ("patch_thread's Lock.acquire(False, 1) does not raise ValueError (\"can't "
-              "specify a timeout for a non-blocking call\")")
-
 KNOWN_FAILURES: dict[str, str] = {
     # patch_thread (gort/monkey/_thread.py)
-    "test_threading.LockTests.test_repr": _LOCKREPR,
-    "test_threading.LockTests.test_locked_repr": _LOCKREPR,
-    "test_threading.ConditionAsRLockTests.test_repr": _LOCKREPR,
-    "test_threading.ConditionAsRLockTests.test_locked_repr": _LOCKREPR,
-    "test_threading.LockTests.test_timeout": _NBTIMEOUT,
-    "test_threading.ConditionAsRLockTests.test_timeout": _NBTIMEOUT,
     "test_threading.MiscTestCase.test__all__": ("patch_thread puts gort's Lock, RLock, Condition, "
                                                 "Thread, local, get_ident and current_thread in "
                                                 "threading: their __module__ is not 'threading'"),
@@ -35,10 +23,6 @@ KNOWN_FAILURES: dict[str, str] = {
                                                                "_thread.lock type cannot"),
     "test_threading.ThreadTests.test_old_threading_api": ("patch_thread's currentThread (the "
                                                           "old alias) gives no DeprecationWarning"),
-    # patch_subprocess (gort/monkey/_subprocess.py)
-    "test_subprocess.*.test_universal_newlines_communicate_encodings": (
-        "patch_subprocess's communicate(input='') in text mode: the stdin pipe is closed before "
-        "the writer goroutine asks for its fileno (ValueError: I/O operation on closed file)"),
     # patch_socket
     "test_socket.NonBlockingTCPTests.testSetBlocking": _NONBLOCK,
     "test_socket.NonBlockingTCPTests.testSetBlocking_overflow": _NONBLOCK,

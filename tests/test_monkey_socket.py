@@ -867,3 +867,27 @@ def test_urlopen_against_http_server_in_the_same_process(patched):
     bodies, took = run(main)
     assert bodies == sorted(f"/{i}".encode() for i in range(30))
     assert took < 3.0, took  # 30 x 0.2 s = 6 s served one at a time
+
+
+def test_lazy_runtime_without_gort_run(patched):
+    # A plain script: patch, start a goroutine with gort.go (the calling
+    # greenlet becomes the lazy runtime's main goroutine), then ordinary
+    # blocking calls in the script park it and let the goroutine run.
+    import socket
+    ls = socket.create_server(("127.0.0.1", 0))
+    assert not monkey.in_goroutine()
+
+    def serve():
+        c, _ = ls.accept()
+        with c:
+            c.sendall(c.recv(10).upper())
+
+    gort.go(serve)
+    assert monkey.in_goroutine()
+    t0 = time.monotonic()
+    time.sleep(0.05)
+    with socket.create_connection(ls.getsockname(), timeout=5) as c:
+        c.sendall(b"lazy")
+        assert c.recv(10) == b"LAZY"
+    ls.close()
+    assert time.monotonic() - t0 < 5

@@ -476,9 +476,9 @@ class socket(_basesocket):
 
 
 def _unbox(box: list) -> Any:
-    fn, args, kwargs = box
-    box.clear()
-    return fn(*args, **kwargs)
+    # No locals: a frame kept alive by a traceback must not hold the call's
+    # arguments either.
+    return box.pop(0)(*box.pop(0), **box.pop(0))
 
 
 def _dnsfn(name: str) -> Any:

@@ -9,8 +9,6 @@ SUBSETS, with their reasons.
 
 from __future__ import annotations
 
-import sysconfig
-
 _NONBLOCK = ("by design: the patched socket's fd is always O_NONBLOCK, as every fd under "
              "Go's netpoller is; blocking mode and timeouts live in the Python object, so "
              "fcntl(F_GETFL) does not show the stdlib's O_NONBLOCK for a blocking socket")
@@ -31,11 +29,3 @@ KNOWN_FAILURES: dict[str, str] = {
     "test_socket.NonblockConstantTest.test_SOCK_NONBLOCK": _NONBLOCK,
 }
 
-# A free-threaded build (3.13t): the pool worker drops the last reference to
-# the call's argument tuple from another thread; biased reference counting
-# queues the tuple to its owner thread, which frees it only at its next
-# merge, so the refcount the test reads right after is one too high.
-if sysconfig.get_config_var("Py_GIL_DISABLED"):
-    KNOWN_FAILURES["test_socket.GeneralModuleTests.testRefCountGetNameInfo"] = (
-        "free-threaded build: the DNS call runs on a pool thread, and biased reference "
-        "counting frees its argument tuple on the owner thread only later")

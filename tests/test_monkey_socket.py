@@ -142,6 +142,20 @@ def test_patch_all_warns_when_sockets_already_exist():
     assert out["new_patched"]
 
 
+def test_patch_select_reaches_socketserver_imported_before_it():
+    out = _script("""
+        import socketserver, json, selectors
+        before = socketserver._ServerSelector
+        import gort.monkey as monkey
+        monkey.patch_select()
+        after = socketserver._ServerSelector
+        print(json.dumps({"before": before.__module__, "after": after.__module__,
+                          "orig": monkey.original(socketserver, "_ServerSelector") is before}))
+    """)
+    assert out["before"] == "selectors" and out["after"] == "gort.monkey._select"
+    assert out["orig"]
+
+
 def test_patch_thread_and_subprocess_are_reachable():
     # Until their modules exist they say so clearly instead of half-working.
     for fn, mod in ((monkey.patch_thread, "_thread"), (monkey.patch_subprocess, "_subprocess")):

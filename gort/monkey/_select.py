@@ -29,6 +29,7 @@ import errno as _errno
 import math
 import select as _stdselect
 import selectors as _stdselectors
+import sys
 from time import monotonic
 from typing import Any
 
@@ -324,3 +325,12 @@ def patch() -> None:
         if cls is not None and default.__name__ == cls.__name__:
             _replace(_stdselectors, "DefaultSelector", cls, "select")
             break
+    # Stdlib modules that copied a selector class at import: when imported
+    # before the patch, point them at the patched one.
+    for modname, attr in (("socketserver", "_ServerSelector"), ("subprocess", "_PopenSelector")):
+        mod = sys.modules.get(modname)
+        cur = getattr(mod, attr, None)
+        if cur is not None and cur.__module__ == "selectors":
+            new = getattr(_stdselectors, cur.__name__, None)
+            if new is not None and new is not cur:
+                _replace(mod, attr, new, "select")

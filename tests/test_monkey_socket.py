@@ -905,3 +905,21 @@ def test_lazy_runtime_without_gort_run(patched):
         assert c.recv(10) == b"LAZY"
     ls.close()
     assert time.monotonic() - t0 < 5
+
+
+def test_a_socket_outlives_its_run(patched, each_netpoll_backend):
+    # A connection pool keeps sockets across gort.run calls (and between
+    # them, in plain code): the pollDesc outlives the run, as a Conn's does.
+    import socket
+    a, b = socket.socketpair()
+
+    def exchange(msg):
+        gort.go(lambda: (time.sleep(0.02), b.send(msg)))
+        return a.recv(10)
+
+    assert run(exchange, b"one") == b"one"
+    b.send(b"between")  # no runtime now: plain blocking calls
+    assert a.recv(10) == b"between"
+    assert run(exchange, b"two") == b"two"
+    a.close()
+    b.close()

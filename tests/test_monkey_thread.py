@@ -396,3 +396,28 @@ rl.release()
 print(json.dumps({"got": got, "lines": len(buf.getvalue().splitlines())}))
 """)
     assert r == {"got": [0, 1, 2], "lines": 3}
+
+
+def test_run_ends_with_goroutines_parked_on_locks():
+    # gort.run kills goroutines still parked on a hybrid Lock (with and
+    # without a timeout); they leave the lock's queue and the runtime's
+    # count of foreign waits, so the next run still detects a deadlock.
+    r = run_patched(PRE + """
+lk = threading.Lock()
+lk.acquire()
+def main():
+    gort.go(lk.acquire)
+    gort.go(lambda: lk.acquire(timeout=100))
+    gort.time.sleep(0.05)
+    return len(lk._waiters)
+parked = gort.run(main)
+after = (len(lk._waiters), gort.sched.sched.nsyscall)
+try:
+    gort.run(lambda: gort.chan().recv())
+    dl = False
+except gort.Deadlock:
+    dl = True
+lk.release()
+print(json.dumps({"parked": parked, "after": after, "deadlock": dl, "free": lk.acquire(False)}))
+""", timeout=30)
+    assert r == {"parked": 2, "after": [0, 0], "deadlock": True, "free": True}

@@ -15,21 +15,26 @@ also one made before patching -- wraps sockets in the class below; it is a
 subclass of both ssl.SSLSocket (isinstance checks hold) and the patched
 socket (MRO: SSLSocket's ``super()`` calls land on the patched socket).
 
-Known limit: a read that needs to *write* (TLS renegotiation) waits for
-the write lock while holding the read lock; a writer that needs to read at
-the same moment would wait for the read lock.  TLS 1.3 has no
-renegotiation; with TLS 1.2 and renegotiation, do not read and write one
-SSL socket from two goroutines at once.
+One SSL object is not safe to enter from two threads at once (OpenSSL),
+and under M:N a reader and a writer goroutine of one socket may run on two
+Ms, inside SSL_read and SSL_write at the same time (the _ssl module lets go
+of the GIL there).  So each call into the SSL object holds a per-socket
+thread lock -- only for the call, which never waits (the fd is
+non-blocking), never across the wait for readiness.  The waits hold the
+fdMutex read or write lock of the direction they wait for, so a read that
+must write (TLS 1.2 renegotiation) queues behind a writer that is waiting
+for room, and both go on when it comes.
 """
 
 from __future__ import annotations
 
+import _thread
 import ssl as _stdssl
 from typing import Any
 
 from gort.net.fd_mutex import mutexClosed
 
-from . import _replace
+from . import _replace, original
 from ._socket import _closed_error
 from ._socket import socket as _gsocket
 
@@ -37,8 +42,21 @@ _WantRead = _stdssl.SSLWantReadError
 _WantWrite = _stdssl.SSLWantWriteError
 
 
+# A real thread lock (never the thread patch's): it is held only for one
+# non-blocking C call.
+_allocate_lock = original(_thread, "allocate_lock")
+_locklock = _allocate_lock()
+
+
 class SSLSocket(_stdssl.SSLSocket, _gsocket):
     """ssl.SSLSocket on a goroutine-aware socket."""
+
+    def _calllock(self) -> Any:
+        lk = self.__dict__.get("_gort_calllock")
+        if lk is None:
+            with _locklock:
+                lk = self.__dict__.setdefault("_gort_calllock", _allocate_lock())
+        return lk
 
     def _retry(self, fn: Any, args: tuple, what: str, timeout: Any = False) -> Any:
         if timeout is False:
@@ -46,9 +64,11 @@ class SSLSocket(_stdssl.SSLSocket, _gsocket):
         deadline = None
         msg = f"The {what} operation timed out"
         openatstart = not self._fdmu.state & mutexClosed
+        lk = self._calllock()
         while True:
             try:
-                return fn(*args)
+                with lk:
+                    return fn(*args)
             except ValueError:
                 # "Read on closed or unwrapped SSL socket": closed by another
                 # goroutine while this one waited -- the plain socket's error.
@@ -65,7 +85,8 @@ class SSLSocket(_stdssl.SSLSocket, _gsocket):
                 read = False
             except BlockingIOError:
                 # OpenSSL saw EAGAIN from the fd but reported SSL_ERROR_SYSCALL
-                # (seen on 3.13t with a reader and a writer on two Ms): the same
+                # (seen on 3.13t with a reader and a writer on two Ms inside
+                # the SSL object at once, before the call lock): the same
                 # "wait and retry", in the operation's own direction.
                 if timeout == 0.0:
                     raise
@@ -85,6 +106,8 @@ class SSLSocket(_stdssl.SSLSocket, _gsocket):
         return self._retry(super().write, (data,), "write")
 
     def send(self, data: Any, flags: int = 0) -> int:
+        if self._sslobj is None:  # not (or no longer) TLS: the socket's send parks
+            return super().send(data, flags)
         # ssl.SSLSocket.send calls _sslobj.write itself, not self.write.
         return self._retry(super().send, (data, flags), "write")
 

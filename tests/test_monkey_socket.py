@@ -923,3 +923,41 @@ def test_a_socket_outlives_its_run(patched, each_netpoll_backend):
     assert run(exchange, b"two") == b"two"
     a.close()
     b.close()
+
+
+def test_gort_net_keeps_working_under_the_patch(patched, each_netpoll_backend):
+    # gort.net's own sockets are its poll layer's: the patch leaves them the
+    # original socket.socket (a patched one would open a second pollDesc for
+    # the fd and evict gort.net's).
+    import socket
+
+    import gort.net
+
+    def main():
+        ln = gort.net.listen("tcp", "127.0.0.1:0")
+
+        def serve():
+            c = ln.accept()
+            with c:
+                c.set_read_deadline(gort.time.now() + 5)
+                c.write(c.read(100).upper())
+
+        gort.go(serve)
+        c = gort.net.dial("tcp", ln.addr, timeout=5)
+        time.sleep(0.02)  # the server parks in read first
+        c.write(b"net")
+        got = c.read(100)
+        c.close()
+        ln.close()
+        # A patched socket made non-blocking (as asyncio and gort.net use
+        # them) never opens a pollDesc: EAGAIN comes straight back.
+        a, b = socket.socketpair()
+        a.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            a.recv(1)
+        assert a._pd is None
+        a.close()
+        b.close()
+        return got
+
+    assert run(main) == b"NET"

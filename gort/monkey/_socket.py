@@ -48,7 +48,9 @@ import operator
 import os
 import select as _select
 import socket as _stdlib
+import sys
 import threading
+import types
 import warnings as _warnings
 from time import monotonic
 from typing import Any
@@ -225,8 +227,12 @@ class socket(_basesocket):
         ends at ``deadline`` if given, else at now + timeout from the first
         wait.  A non-blocking socket, or MSG_DONTWAIT in ``flags``, raises
         the BlockingIOError instead."""
+        if self._timeout == 0.0 or flags & _DONTWAIT:
+            # Non-blocking (asyncio, gort.net's own FD over this socket): the
+            # stdlib's call as it is; no pollDesc, no wait.
+            return fn(self, *args)
         if getattr(getcurrent(), "gort_g", None) is None:
-            return self._callplain(read, fn, args, deadline, flags)
+            return self._callplain(read, fn, args, deadline)
         fdmu = self._fdmu
         if not fdmu.rwlock(read):
             raise _closed_error()
@@ -234,7 +240,7 @@ class socket(_basesocket):
         pd = None
         dl = False
         try:
-            timeout = 0.0 if flags & _DONTWAIT else self._timeout
+            timeout = self._timeout
             pd = self._pd or self._pdinit()
             res = poll_runtime_pollReset(pd, mode)
             if res:
@@ -243,7 +249,7 @@ class socket(_basesocket):
                 try:
                     return fn(self, *args)
                 except BlockingIOError:
-                    if timeout == 0.0:
+                    if self._timeout == 0.0:  # made non-blocking meanwhile
                         raise
                 if not dl:
                     if deadline is None and timeout is not None:
@@ -260,14 +266,13 @@ class socket(_basesocket):
             if fdmu.rwunlock(read):
                 self._destroy()
 
-    def _callplain(self, read: bool, fn: Any, args: tuple, deadline: float | None,
-                   flags: int) -> Any:
-        timeout = 0.0 if flags & _DONTWAIT else self._timeout
+    def _callplain(self, read: bool, fn: Any, args: tuple, deadline: float | None) -> Any:
+        timeout = self._timeout
         while True:
             try:
                 return fn(self, *args)
             except BlockingIOError:
-                if timeout == 0.0:
+                if self._timeout == 0.0:
                     raise
             if deadline is None and timeout is not None:
                 deadline = monotonic() + timeout
@@ -508,7 +513,24 @@ def _dnsfn(name: str) -> Any:
 _DNS = ("getaddrinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr", "getnameinfo")
 
 
+class _RuntimeSocketModule(types.ModuleType):
+    """The socket module as gort's own modules see it under the patch: the
+    original socket.socket, everything else forwarded.  gort.net's FD *is*
+    the poll layer for its sockets; a patched socket under it would open a
+    second pollDesc for the fd (patch_thread shields the runtime from the
+    thread patch the same way)."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_stdlib, name)
+
+
 def patch() -> None:
+    view = _RuntimeSocketModule("socket")
+    view.socket = _basesocket  # type: ignore[attr-defined]
+    for name, mod in list(sys.modules.items()):
+        if (name.startswith("gort.") and not name.startswith("gort.monkey")
+                and getattr(mod, "socket", None) is _stdlib):
+            _replace(mod, "socket", view, "socket")
     _replace(_stdlib, "socket", socket, "socket")
 
 

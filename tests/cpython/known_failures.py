@@ -21,8 +21,6 @@ KNOWN_FAILURES: dict[str, str] = {
     "test_threading.ThreadTests.test_disallow_instantiation": ("patch_thread's lock type can be "
                                                                "instantiated directly; the C "
                                                                "_thread.lock type cannot"),
-    "test_threading.ThreadTests.test_old_threading_api": ("patch_thread's currentThread (the "
-                                                          "old alias) gives no DeprecationWarning"),
     # patch_socket
     "test_socket.NonBlockingTCPTests.testSetBlocking": _NONBLOCK,
     "test_socket.NonBlockingTCPTests.testSetBlocking_overflow": _NONBLOCK,

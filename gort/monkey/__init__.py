@@ -50,6 +50,8 @@ from typing import Any
 
 from greenlet import getcurrent
 
+from gort.sched.proc import _tls as _mtls  # .m: this thread's M, if it is one
+
 __all__ = [
     "MonkeyPatchWarning", "in_goroutine", "is_patched", "original", "patch_all",
     "patch_select", "patch_socket", "patch_ssl", "patch_subprocess", "patch_thread",
@@ -75,8 +77,13 @@ def in_goroutine() -> bool:
     """True when the caller runs on a goroutine (a greenlet that gort's
     scheduler knows), so a patched call may park it; False on a plain
     thread or on an M's scheduler greenlet, where the call must block the
-    thread as the stdlib does."""
-    return getattr(getcurrent(), "gort_g", None) is not None
+    thread as the stdlib does.
+
+    A thread that is not an M is answered without asking greenlet:
+    ``getcurrent()`` would give every plain thread that makes a patched
+    call greenlet state of its own, to be torn down when it exits."""
+    return (getattr(_mtls, "m", None) is not None
+            and getattr(getcurrent(), "gort_g", None) is not None)
 
 
 def _key(obj: Any, name: str) -> tuple[str, str]:

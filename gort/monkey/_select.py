@@ -33,8 +33,6 @@ import sys
 from time import monotonic
 from typing import Any
 
-from greenlet import getcurrent
-
 from gort.netpoll import (
     poll_runtime_pollClose,
     poll_runtime_pollOpen,
@@ -45,7 +43,7 @@ from gort.netpoll import (
 )
 from gort.sched import blocking
 
-from . import _replace
+from . import _replace, in_goroutine
 
 _origselect = _stdselect.select
 _origpoll = _stdselect.poll
@@ -60,8 +58,7 @@ for _n in ("POLLIN", "POLLPRI", "POLLOUT", "POLLRDHUP", "POLLRDNORM", "POLLRDBAN
     _POLLMASK |= getattr(_stdselect, _n, 0)
 
 
-def _ingoroutine() -> bool:
-    return getattr(getcurrent(), "gort_g", None) is not None
+_ingoroutine = in_goroutine
 
 
 def _fileno(obj: Any) -> int:

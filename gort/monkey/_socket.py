@@ -69,9 +69,10 @@ from gort.netpoll import (
     pollErrTimeout,
 )
 from gort.sched import blocking
+from gort.sched.proc import _tls as _mtls
 from gort.sched.sema import Sema, semacquire, semrelease
 
-from . import _replace, original
+from . import _replace, in_goroutine, original
 
 _ss = _socket.socket
 _basesocket = _stdlib.socket  # the stdlib class, captured before patching
@@ -231,7 +232,7 @@ class socket(_basesocket):
             # Non-blocking (asyncio, gort.net's own FD over this socket): the
             # stdlib's call as it is; no pollDesc, no wait.
             return fn(self, *args)
-        if getattr(getcurrent(), "gort_g", None) is None:
+        if getattr(_mtls, "m", None) is None or getattr(getcurrent(), "gort_g", None) is None:
             return self._callplain(read, fn, args, deadline)
         fdmu = self._fdmu
         if not fdmu.rwlock(read):
@@ -285,7 +286,7 @@ class socket(_basesocket):
         on the next wait of the same operation."""
         if deadline is None and timeout is not None:
             deadline = monotonic() + timeout
-        if getattr(getcurrent(), "gort_g", None) is None:
+        if not in_goroutine():
             wait_plain(_ss.fileno(self), read, deadline, msg)
             return deadline
         fdmu = self._fdmu
@@ -382,7 +383,7 @@ class socket(_basesocket):
     def _resolve(self, address: Any) -> Any:
         if (self.family in (_socket.AF_INET, _socket.AF_INET6) and isinstance(address, tuple)
                 and len(address) >= 2 and not _numeric(address[0])
-                and getattr(getcurrent(), "gort_g", None) is not None):
+                and in_goroutine()):
             gai = original(_stdlib, "getaddrinfo")
             res = blocking(gai, address[0], address[1], self.family, self.type, self.proto)
             if res:
@@ -454,7 +455,7 @@ class socket(_basesocket):
             poll_runtime_pollUnblock(pd)
         if fdmu.decref():
             self._destroy()
-        elif getattr(getcurrent(), "gort_g", None) is not None:
+        elif in_goroutine():
             semacquire(self._csema)
         # A plain thread cannot park: the last operation out closes the fd.
         return True
@@ -490,7 +491,7 @@ def _dnsfn(name: str) -> Any:
     orig = getattr(_stdlib, name)
 
     def f(*args: Any, **kwargs: Any) -> Any:
-        if getattr(getcurrent(), "gort_g", None) is None:
+        if not in_goroutine():
             return orig(*args, **kwargs)
         if name == "getaddrinfo" and args and _numeric(args[0]) and args[0] != "localhost":
             return orig(*args, **kwargs)  # no lookup: not worth a thread hop

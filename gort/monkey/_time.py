@@ -18,6 +18,7 @@ from typing import Any
 from greenlet import getcurrent
 
 from gort.sched import gosched
+from gort.sched.proc import _tls as _mtls
 from gort.time import sleep as _gsleep
 
 from . import _replace
@@ -27,8 +28,8 @@ _origsleep = _stdtime.sleep
 
 def sleep(secs: Any) -> None:
     """time.sleep: on a goroutine, park it for ``secs`` seconds."""
-    if getattr(getcurrent(), "gort_g", None) is None:
-        return _origsleep(secs)
+    if getattr(_mtls, "m", None) is None or getattr(getcurrent(), "gort_g", None) is None:
+        return _origsleep(secs)  # a plain thread (see gort.monkey.in_goroutine)
     if type(secs) is not float:
         secs = secs if isinstance(secs, float) else operator.index(secs)
     if not secs > 0:

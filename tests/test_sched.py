@@ -428,6 +428,32 @@ def _raise_oserror():
     raise OSError("nope")
 
 
+def test_blocking_worker_keeps_no_argument_alive():
+    # An idle pool worker used to hold its last call's function and
+    # arguments (a socket, a buffer) until its next task or its exit.
+    import gc
+    import weakref
+
+    class Arg:
+        pass
+
+    def main():
+        a = Arg()
+        ref = weakref.ref(a)
+        assert gort.blocking(lambda x: x is not None, a)
+        del a
+        gc.collect()
+        return ref() is None, len(proc_pool_threads())
+
+    def proc_pool_threads():
+        from gort.sched import syscall
+        return syscall._pool.threads
+
+    freed, nworkers = gort.run(main)
+    assert nworkers >= 1  # the worker is still there, idle
+    assert freed
+
+
 def test_blocking_lets_other_goroutines_run(no_thread_leak):
     ticks = [0]
 

@@ -53,6 +53,7 @@ from typing import Any
 from greenlet import getcurrent
 
 from ..sched import gopark, goready, ready_from_thread, sched
+from ..sched.proc import _tls as _mtls
 from ..time.timers import addtimer, deltimer, timer
 
 # The originals, captured when this module is first imported.
@@ -397,7 +398,13 @@ def _ismainlike(gp: Any) -> bool:
 def get_ident(_getcurrent: Any = getcurrent, _orig: Any = _orig_get_ident) -> int:
     """threading.get_ident: the goroutine's id in a goroutine (goids are
     small and never collide with a pthread's address), else the thread's.
-    (_curg and _ismainlike inlined: RLock calls it on every acquire.)"""
+    (_curg and _ismainlike inlined: RLock calls it on every acquire.)
+
+    A thread that is not an M is answered without asking greenlet: its
+    getcurrent() would give every plain thread a main greenlet, and with
+    the thread churn of test_ssl on 3.13t that crashed."""
+    if _mtls.m is None:
+        return _orig()
     gp = getattr(_getcurrent(), "gort_g", None)
     if gp is None or gp.ismain:
         return _orig()

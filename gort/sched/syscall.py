@@ -85,6 +85,9 @@ class _Pool:
             if gp is not None:
                 task[3] = None
                 ready_from_thread(gp, syscall=True)
+            # An idle worker keeps nothing of its last call alive (its
+            # arguments: a socket, a buffer) while it waits for the next.
+            fn = args = kwargs = gp = task = None
 
     def shutdown(self) -> None:
         """Ask idle workers to exit and wait for them (used at teardown)."""

@@ -582,6 +582,23 @@ def _chanadvance(t: chantimer, when: float, now: float) -> None:
     t.when = _nextwhen(when, period, now) if period > 0 else 0.0
 
 
+def _takehead(heap: list, t: timer, when: float, now: float) -> None:
+    """t, due at ``when``, heads ``heap`` and runs at ``now``: take it off
+    (Go: dodeltimer0), or re-arm a periodic timer at its next when (Go:
+    ``t.when += t.period * (1 + -delta/t.period)``; siftdownTimer).  A
+    channel timer is taken off like a one-shot one: ``_firechan`` re-arms a
+    ticker itself."""
+    period = t.period
+    if period > 0 and not t.isChan:
+        t.when = when = _nextwhen(when, period, now)
+        gen = _nextgen()
+        t.hgen = gen
+        heapreplace(heap, (when, gen, t))
+    else:
+        heappop(heap)
+        t.hgen = 0
+
+
 def _nextwhen(when: float, period: float, now: float) -> float:
     """A periodic timer due at ``when`` runs at ``now``: its next when,
     skipping the periods it missed (Go: when += period*(1 + -delta/period)).
@@ -704,15 +721,7 @@ def bubbleadvance(b: Any, jump: bool) -> int:
                 if batch or not jump:
                     break
                 b.now = when  # the jump: time passes only here
-            period = t.period
-            if period > 0 and not t.isChan:
-                t.when = when = _nextwhen(when, period, b.now)
-                gen = _nextgen()
-                t.hgen = gen
-                heapreplace(heap, (when, gen, t))
-            else:
-                heappop(heap)
-                t.hgen = 0
+            _takehead(heap, t, when, b.now)
             batch.append((t.f, t.arg, t.seq))
     finally:
         if mn:
@@ -746,7 +755,6 @@ def timerproc() -> None:
     global _tpg, _ndead
     me = _tpg
     heap = _heap
-    nextgen = _nextgen
     lock = _tlock
     try:
         while True:
@@ -765,15 +773,7 @@ def timerproc() -> None:
                         continue
                     if when > now:
                         break
-                    period = t.period
-                    if period > 0 and not t.isChan:  # _firechan re-arms a ticker
-                        t.when = when = _nextwhen(when, period, now)
-                        gen = nextgen()
-                        t.hgen = gen
-                        heapreplace(heap, (when, gen, t))
-                    else:
-                        heappop(heap)
-                        t.hgen = 0
+                    _takehead(heap, t, when, now)
                     if not mn:
                         # One M: run f at once (nothing can come in between).
                         if _proc._trace is not None:

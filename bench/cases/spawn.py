@@ -23,12 +23,12 @@ case = Case(
 @case.variant("gort:run-P4", "as gort:run at GOMAXPROCS 4", procs=4)
 def gort_run(n: int, procs: int | None = None) -> dict:
     import gort
-    done = [0]
+    done: list[None] = []
 
     def work() -> None:
-        # M:N: += on a list item is atomic under the GIL in practice (no
-        # eval-breaker check, so no thread switch, between load and store).
-        done[0] += 1
+        # list.append is atomic on every build; ``done[0] += 1`` lost updates
+        # on a free-threaded one (its Ms run at once) and main spun forever.
+        done.append(None)
 
     def main() -> float:
         if procs is not None:
@@ -36,7 +36,7 @@ def gort_run(n: int, procs: int | None = None) -> dict:
         t0 = perf_counter()
         for _ in range(n):
             gort.go(work)
-        while done[0] < n:
+        while len(done) < n:
             gort.gosched()
         return perf_counter() - t0
 
@@ -46,15 +46,15 @@ def gort_run(n: int, procs: int | None = None) -> dict:
 @case.variant("gort:lazy", "the same, no gort.run: the runtime starts lazily in the script")
 def gort_lazy(n: int) -> dict:
     import gort
-    done = [0]
+    done: list[None] = []
 
     def work() -> None:
-        done[0] += 1
+        done.append(None)
 
     t0 = perf_counter()
     for _ in range(n):
         gort.go(work)
-    while done[0] < n:
+    while len(done) < n:
         gort.gosched()
     return {"tasks_per_s": n / (perf_counter() - t0)}
 

@@ -25,6 +25,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from typing import Any
 
 from harness import Case, Metric, python_cmd, raise_nofile, run_asyncio
 
@@ -238,14 +240,35 @@ def connect(port: int) -> socket.socket:
 
 def drive(server: Server, seconds: float) -> dict:
     """50 connections of 64-byte round trips for WARMUP_S + seconds."""
+    return measure(server, [connect(server.port) for _ in range(CONNS)], seconds, MSG,
+                   _recv_plain, _send_plain)
+
+
+def _recv_plain(s: socket.socket) -> int:
+    data = s.recv(4096)
+    if not data:
+        raise RuntimeError("the server closed a connection")
+    return len(data)
+
+
+def _send_plain(s: socket.socket, msg: bytes) -> None:
+    if s.send(msg) != len(msg):
+        raise RuntimeError(f"short send of {len(msg)} bytes")
+
+
+def measure(server: Server, socks: list, seconds: float, msg: bytes,
+            recv: Callable[[Any], int], send: Callable[[Any, bytes], None]) -> dict:
+    """The client's loop (this case's and tls_echo's): every connection
+    keeps one ``msg`` in flight; ``recv(s)`` returns how many bytes of the
+    echo it read, ``send(s, msg)`` sends the next.  Round trips are counted
+    for ``seconds`` after WARMUP_S, with the server's CPU time and ours."""
     sel = selectors.DefaultSelector()
-    socks = [connect(server.port) for _ in range(CONNS)]
     pending = {}
     for s in socks:
         s.setblocking(False)
         sel.register(s, selectors.EVENT_READ)
-        pending[s] = len(MSG)
-        s.send(MSG)
+        pending[s] = len(msg)
+        send(s, msg)
     count = 0
     start = time.perf_counter()
     t_measure = start + WARMUP_S
@@ -261,15 +284,11 @@ def drive(server: Server, seconds: float) -> dict:
             break
         for key, _ in sel.select(timeout=1.0):
             s = key.fileobj
-            data = s.recv(4096)
-            if not data:
-                raise RuntimeError("the server closed a connection")
-            left = pending[s] - len(data)
+            left = pending[s] - recv(s)
             if left <= 0:
                 count += 1
-                left = len(MSG)
-                if s.send(MSG) != len(MSG):
-                    raise RuntimeError("short send of 64 bytes")
+                left = len(msg)
+                send(s, msg)
             pending[s] = left
     t1 = time.perf_counter()
     cpu1, cli1 = server.cpu(), time.process_time()

@@ -17,13 +17,11 @@ temporary directory that the server process reads.
 from __future__ import annotations
 
 import os
-import selectors
 import shutil
 import socket
 import ssl
 import sys
 import tempfile
-import time
 
 from harness import BENCH_DIR, Case, Metric, run_asyncio
 
@@ -186,63 +184,33 @@ def _certs(d: str) -> tuple[str, str, str]:
 
 
 def drive(server: Server, cafile: str, seconds: float) -> dict:
+    """echo.measure over 50 TLS connections, handshaken before the clock starts."""
     ctx = ssl.create_default_context(cafile=cafile)
-    sel = selectors.DefaultSelector()
     socks = []
     for _ in range(CONNS):
         raw = socket.create_connection(("127.0.0.1", server.port), timeout=10)
         raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        s = ctx.wrap_socket(raw, server_hostname="127.0.0.1")  # handshakes (blocking)
-        socks.append(s)
-    pending = {}
-    for s in socks:
-        s.setblocking(False)
-        sel.register(s, selectors.EVENT_READ)
-        pending[s] = len(MSG)
-        s.sendall(MSG)
-    count = 0
-    start = time.perf_counter()
-    t_measure = start + WARMUP_S
-    t_end = t_measure + seconds
-    measuring = False
-    count0 = cpu0 = cli0 = 0.0
-    while True:
-        now = time.perf_counter()
-        if not measuring and now >= t_measure:
-            measuring, t0 = True, now
-            count0, cpu0, cli0 = count, server.cpu(), time.process_time()
-        if now >= t_end:
+        socks.append(ctx.wrap_socket(raw, server_hostname="127.0.0.1"))  # handshakes
+    return echo.measure(server, socks, seconds, MSG, _recv_tls, _send_tls)
+
+
+def _recv_tls(s: ssl.SSLSocket) -> int:
+    got = 0
+    while True:  # drain what TLS has decrypted, not only what the socket shows
+        try:
+            data = s.recv(65536)
+        except ssl.SSLWantReadError:
             break
-        for key, _ in sel.select(timeout=1.0):
-            s = key.fileobj
-            got = 0
-            while True:  # drain what TLS has decrypted, not only what the socket shows
-                try:
-                    data = s.recv(65536)
-                except ssl.SSLWantReadError:
-                    break
-                if not data:
-                    raise RuntimeError("the server closed a connection")
-                got += len(data)
-                if not s.pending():
-                    break
-            left = pending[s] - got
-            if left <= 0:
-                count += 1
-                left = len(MSG)
-                s.sendall(MSG)  # 1 KiB: fits the socket buffer, never would-block here
-            pending[s] = left
-    t1 = time.perf_counter()
-    cpu1, cli1 = server.cpu(), time.process_time()
-    for s in socks:
-        sel.unregister(s)
-        s.close()
-    sel.close()
-    n = count - count0
-    if n <= 0:
-        raise RuntimeError("no round trip completed while measuring")
-    return {"rt_per_s": n / (t1 - t0), "cpu_us_per_rt": (cpu1 - cpu0) / n * 1e6,
-            "client_busy": (cli1 - cli0) / (t1 - t0) * 100}
+        if not data:
+            raise RuntimeError("the server closed a connection")
+        got += len(data)
+        if not s.pending():
+            break
+    return got
+
+
+def _send_tls(s: ssl.SSLSocket, msg: bytes) -> None:
+    s.sendall(msg)  # 1 KiB: fits the socket buffer, never would-block here
 
 
 def run_throughput(seconds: float, server_name: str) -> dict:

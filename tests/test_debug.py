@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import mnutil
 import pytest
@@ -186,3 +187,39 @@ def test_sigquit_dumps_goroutines(mode):
         assert r.returncode == 2 and "still running" not in r.stdout
     else:
         assert r.returncode == 0 and "still running" in r.stdout
+
+
+@pytest.mark.parametrize("procs", [2, 4])
+def test_dump_while_other_ms_start_and_end_goroutines(procs):
+    # goroutine_dump iterated sched.allgs itself while other Ms added and
+    # dropped Gs: "Set changed size during iteration" on a free-threaded build
+    # (and with a GIL when a switch fell inside the loop).  It takes a copy,
+    # as every other reader of allgs does.
+    from gort.sched.traceback import goroutine_dump
+
+    def main():
+        book = mnutil.start_book(procs)
+        stop = []
+
+        def churn():
+            book.seen("churn")
+            while not stop:
+                for _ in range(20):
+                    gort.go(lambda: None)
+                gort.gosched()
+
+        for _ in range(procs - 1):
+            gort.go(churn)
+        mnutil.spread(book, "churn", procs=procs)
+        dumps = 0
+        try:
+            with mnutil.fast_switching(1e-6):
+                end = time.monotonic() + 1.0
+                while time.monotonic() < end:
+                    assert "goroutine 1 [running]:" in goroutine_dump()
+                    dumps += 1
+        finally:
+            stop.append(1)
+        return dumps
+
+    assert gort.run(main) > 0

@@ -751,6 +751,11 @@ def _mexit(mp: M) -> None:
         # teardown gave up waiting for this M and reset the runtime: its
         # goroutines belong to a run that is gone; leave them to the GC.
         return
+    if s.done and s.fatal is None and not s.exiting:
+        # main returned, and M0 has still to look at every goroutine
+        # (GORTDEBUG=leakcheck's end-of-run check); killing ours first hid
+        # the leaks pinned to other Ms.  teardown sets exitnote, then joins us.
+        s.exitnote.wait(10.0)
     if s.done or s.fatal is not None:
         s.exiting = True
     cur = getcurrent()
@@ -1925,6 +1930,7 @@ def teardown() -> None:
     if mp is None:
         return
     s.exiting = True
+    s.exitnote.set()
     cur = getcurrent()
     try:
         others = [m for m in s.allm if m is not mp]

@@ -15,6 +15,7 @@ import sys
 import textwrap
 import time
 
+import mnutil
 import pytest
 
 import gort
@@ -240,6 +241,7 @@ def test_mutex_whose_waiters_were_killed_is_not_corrupted(case):
 
 def test_mutex_waiter_killed_in_a_lazy_runtimes_deadlock():
     from gort.sync import Mutex
+    from gort.sync.mutex import mutexWaiterShift
 
     m = Mutex()
     w = Mutex()
@@ -251,6 +253,9 @@ def test_mutex_waiter_killed_in_a_lazy_runtimes_deadlock():
     w.lock()
     gort.go(holder)
     gort.gosched()
+    # holder has m and waits for w (several Ms: it may run on another M, so
+    # one gosched does not do it; bounded).
+    mnutil.wait_until(lambda: w.state >> mutexWaiterShift == 1, "holder parked on w")
     with pytest.raises(gort.Deadlock):
         m.lock()  # main parks; the Deadlock ends the lazy runtime
     assert proc.sched.m0 is None

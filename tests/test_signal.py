@@ -200,16 +200,18 @@ def test_off_main_thread_raises_clearly(no_thread_leak):
 # Ctrl-C and SystemExit, in subprocesses with real signals
 
 _PINGPONG = textwrap.dedent("""
-    import sys, gort, gort.time
-    fin = []
+    import sys, time, gort, gort.time
+    fin, started = [], []
     def pp(a, b):
         try:
+            started.append(1)
             while True:
                 b.send(a.recv())
         finally:
             fin.append(1)
     def sleeper():
         try:
+            started.append(1)
             while True:
                 gort.time.sleep(0.001)
         finally:
@@ -220,6 +222,11 @@ _PINGPONG = textwrap.dedent("""
             gort.go(pp, a, b); gort.go(pp, b, a); gort.go(a.send, 0)
         for i in range(4):
             gort.go(sleeper)
+        # Every one started (a G killed unstarted runs no finally); several
+        # Ms on a loaded machine may take longer than a fixed sleep.  Bounded.
+        end = time.monotonic() + 10
+        while len(started) < 20 and time.monotonic() < end:
+            gort.time.sleep(0.002)
         gort.time.sleep(0.02)
         print("ready", flush=True)
         gort.time.sleep(100)

@@ -302,6 +302,29 @@ def test_ctrl_c_lazy_runtime_tears_down_every_goroutine(procs):
     assert "main finally" in out and lines.count("finally") == 4, out
 
 
+def test_ctrl_c_lazy_runtime_12_runs_none_hang():
+    # The main thread's M asleep on its note: the handler's _SigWake once
+    # raised anywhere in Event.wait, and a raise between the Event's lock
+    # acquire and its with-block left that lock held; the next wait hung
+    # (free-threaded build, GOMAXPROCS 1: 2-5 runs in 6).  Now it raises
+    # only out of the waiter's acquire, and the wait is sliced.
+    hung, bad = 0, []
+    for _ in range(12):
+        p = _spawn(_LAZY, {"GORTMAXPROCS": "1"})
+        try:
+            assert p.stdout.readline().strip() == "ready"
+            p.send_signal(signal.SIGINT)  # at once: M0 is on its way to sleep (the window)
+            out, err = p.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            hung += 1
+            p.kill()
+            p.communicate()
+            continue
+        if p.returncode == 0 or "KeyboardInterrupt" not in err or "main finally" not in out:
+            bad.append((p.returncode, out, err[-2000:]))
+    assert hung == 0 and not bad, (hung, bad)
+
+
 @pytest.mark.parametrize("lazy", [False, True])
 @pytest.mark.parametrize("procs", ["1", "4"])
 def test_system_exit_in_goroutine_ends_program(lazy, procs):

@@ -107,7 +107,6 @@ def test_thread_blocked_in_a_plain_call_does_not_hold_up_unstarted_goroutines(np
 
 def test_unstarted_goroutines_are_stolen(nprocs):
     def main() -> int:
-        gort.gomaxprocs(nprocs)
         done: list[int] = []
 
         def f() -> None:
@@ -115,9 +114,13 @@ def test_unstarted_goroutines_are_stolen(nprocs):
             done.append(1)
 
         # Fewer than a local queue's worth: none spill to the global queue,
-        # so the other Ms get work only by stealing it.
+        # so the other Ms get work only by stealing it.  All queued while
+        # the run has one P: on a free-threaded build newproc at GOMAXPROCS
+        # > 1 deals new Gs over two Ps, and an even deal left nothing to
+        # steal (nsteal 0, 1 run in 10).
         for _ in range(200):
             gort.go(f)
+        gort.gomaxprocs(nprocs)
         wait_until(lambda: len(done) == 200, poll=0.002)
         return proc.sched.nsteal
 

@@ -82,6 +82,8 @@ def test_100k_goroutines():
             gort.go(inc)
         while len(done) < n:
             gort.gosched()
+        # Several Ms: the last inc may have appended but not yet exited.
+        mnutil.wait_until(lambda: gort.num_goroutine() == 1, "every inc exited")
         return gort.num_goroutine()
 
     assert gort.run(main) == 1

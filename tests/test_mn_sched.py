@@ -164,19 +164,19 @@ def test_shrinking_keeps_pinned_goroutines_running(nprocs):
     def main() -> int:
         gort.gomaxprocs(nprocs)
         where: dict[int, int] = {}
-        woke = [0]
+        woke: list[int] = []  # appends: "woke[0] += 1" on several Ms lost counts without the GIL
 
         def f(i: int) -> None:
             where[i] = threading.get_ident()
             gort.time.sleep(0.05)
             assert threading.get_ident() == where[i]
-            woke[0] += 1
+            woke.append(i)
 
         for i in range(50):
             gort.go(f, i)
         wait_until(lambda: len(where) == 50, poll=0.002)
         gort.gomaxprocs(1)
-        wait_until(lambda: woke[0] == 50, poll=0.002)
+        wait_until(lambda: len(woke) == 50, poll=0.002)
         return len(set(where.values()))
 
     assert gort.run(main) >= 1
@@ -252,10 +252,10 @@ def test_main_returning_kills_goroutines_on_every_m(nprocs):
 
     def main() -> None:
         gort.gomaxprocs(nprocs)
-        started = [0]
+        started: list[int] = []  # appends: a += from several Ms can lose counts without the GIL
 
         def f() -> None:
-            started[0] += 1
+            started.append(1)
             try:
                 proc.gopark(None, None, "chan receive")
             finally:
@@ -263,7 +263,7 @@ def test_main_returning_kills_goroutines_on_every_m(nprocs):
 
         for _ in range(40):
             gort.go(f)
-        wait_until(lambda: started[0] == 40, poll=0.002)
+        wait_until(lambda: len(started) == 40, poll=0.002)
 
     gort.run(main)
     assert len(cleaned) == 40

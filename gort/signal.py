@@ -67,7 +67,7 @@ def _handler(signum: int, frame: Any) -> None:
     """The Python-level handler of every watched signal (Go: sighandler ->
     sigsend).  Main thread, between any two bytecodes: append and poke."""
     _pending.append(signum)
-    _proc.sigpoke()
+    _proc.sigpoke(frame)
 
 
 def _kick() -> None:

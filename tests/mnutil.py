@@ -196,3 +196,15 @@ def spread(book: Book, *tags: str, procs: int = 0) -> None:
         return
     _poll(lambda: book.others(*tags), "no goroutine was stolen by another M", 10.0,
           lambda: None)
+
+
+def wait_parked(what: str = "the other goroutines parked", timeout: float = 10.0) -> None:
+    """From a goroutine, until every other (non-system) goroutine is parked:
+    what one gosched after a go achieves with one M.  With several, a new
+    goroutine may be running on another M, in parallel (bounded wait)."""
+    from gort.sched.proc import getg, sched
+    from gort.sched.runtime2 import _Gwaiting
+
+    me = getg()
+    wait_until(lambda: all(g is me or g.system or g.status == _Gwaiting
+                           for g in list(sched.allgs)), what, timeout)

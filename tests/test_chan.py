@@ -336,7 +336,7 @@ def test_waiting_receivers_served_fifo():
         order = []
         for name in "abcd":
             gort.go(lambda n=name: order.append((n, c.recv())))
-            gort.gosched()
+            _yield(1)  # parked on c before the next one comes (several Ms: bounded wait)
         for i in range(4):
             c.send(i)
         _yield()
@@ -353,7 +353,7 @@ def test_waiting_senders_served_fifo():
         c.send("x")
         for name in "abc":
             gort.go(c.send, name)
-            gort.gosched()
+            _yield(1)  # parked on c before the next one comes (several Ms: bounded wait)
         assert [c.recv() for _ in range(4)] == ["x", "a", "b", "c"]
 
     gort.run(main)
@@ -432,9 +432,9 @@ def test_uncaught_send_on_closed_in_goroutine_ends_run():
     def main():
         c = gort.chan()
         gort.go(c.send, 1)
-        gort.gosched()
+        _yield(1)  # the sender is parked on c
         c.close()
-        gort.gosched()
+        _yield(1)  # ...and has raised (several Ms: before main returns)
 
     with pytest.raises(gort.ClosedChannelError, match="send on closed channel"):
         gort.run(main)
@@ -547,15 +547,15 @@ def test_chansend_nonblocking():
         assert chansend(u, 1, False) is False  # no receiver
         got = []
         gort.go(lambda: got.append(u.recv()))
-        gort.gosched()
+        _yield(1)  # the receiver is parked on u
         assert chansend(u, 7, False) is True  # hands off to the waiter
-        gort.gosched()
+        _yield(1)
         assert got == [7]
         assert chansend(None, 1, False) is False
         assert chansend(u, 1, False) is False
         gort.go(lambda: got.append(u.recv()))
         assert chansend(u, 8, True) is True
-        gort.gosched()
+        _yield(1)
         assert got == [7, 8]
 
     gort.run(main)
@@ -569,7 +569,7 @@ def test_chanrecv_nonblocking():
         assert chanrecv(c, False) == (True, "a", True)
         u = gort.chan()
         gort.go(u.send, "b")
-        gort.gosched()
+        _yield(1)  # the sender is parked on u
         assert chanrecv(u, False) == (True, "b", True)
         assert chanrecv(None, False) == (False, None, False)
         gort.go(u.send, "c")

@@ -6,17 +6,30 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 
+import mnutil
 import pytest
 
 import gort
 import gort.debug
 from gort.sched import proc
+from gort.sched.runtime2 import _Gwaiting
 from gort.sched.sysmon import parse_gortdebug
 
 SCHED_RE = re.compile(
     r"^SCHED \d+ms: gomaxprocs=\d+ idleprocs=\d+ threads=\d+ spinningthreads=\d+ "
     r"needspinning=0 idlethreads=\d+ runqueue=\d+ \[\d+( \d+)*\] schedticks=\[\d+( \d+)*\]$")
+
+
+def _parked(timeout: float = 10.0) -> None:
+    """From main: until every other goroutine is parked.  One gosched does
+    it with one M; with several, a new goroutine may run on another M, in
+    parallel (bounded wait)."""
+    me = proc.getg()
+    mnutil.wait_until(lambda: all(g is me or g.system or g.status == _Gwaiting
+                                  for g in list(proc.sched.allgs)),
+                      "the goroutines parked", timeout)
 
 
 def test_parse_gortdebug():
@@ -60,7 +73,7 @@ def test_stack_and_dump(capsys):
 
     def main():
         gort.go(waiter)
-        gort.gosched()
+        _parked()
         mine = gort.debug.stack()
         everything = gort.debug.stack(all=True)
         gort.debug.dump()
@@ -78,7 +91,7 @@ def test_wait_minutes_in_header():
     def main():
         gp = []
         gort.go(lambda: (gp.append(proc.getg()), proc.gopark(None, None, "sleep")))
-        gort.gosched()
+        _parked()
         # Like Go's GC, the first dump stamps when it saw the G waiting ...
         assert "goroutine 2 [sleep]:" in gort.debug.stack(all=True)
         assert gp[0].waitsince > 0
@@ -129,17 +142,21 @@ def test_schedtrace_env_prints_periodically():
 def test_blockwarn_reports_a_goroutine_that_does_not_yield():
     r = _run_script("""
         import time, gort
-        def hog():
+        def hog(done):
             t = time.monotonic()
             while time.monotonic() - t < 0.3:
                 pass
+            done.close()
         def main():
-            gort.go(hog)
-            gort.gosched()
+            done = gort.chan()
+            gort.go(hog, done)
+            done.recv()  # several Ms: the run must not end while hog runs on another
         gort.run(main)
     """, {"GORTDEBUG": "blockwarn=50"})
     assert r.returncode == 0, r.stderr
-    assert "has held M0 for" in r.stderr and "without yielding" in r.stderr, r.stderr
+    # Whichever M the hog runs on (several Ms: maybe not main's).
+    assert re.search(r"has held M\d+ for", r.stderr), r.stderr
+    assert "without yielding" in r.stderr, r.stderr
     assert "hog(...)" in r.stderr
 
 
@@ -147,11 +164,15 @@ def test_blockwarn_reports_a_goroutine_that_does_not_yield():
 @pytest.mark.parametrize("mode", ["keep-running", "exit"])
 def test_sigquit_dumps_goroutines(mode):
     code = """
-        import os, signal, sys, gort
+        import os, signal, sys, time, gort
         from gort.sched import proc
+        from gort.sched.runtime2 import _Gwaiting
         def main():
-            gort.go(proc.gopark, None, None, "chan receive")
-            gort.gosched()
+            gp = []
+            gort.go(lambda: (gp.append(proc.getg()), proc.gopark(None, None, "chan receive")))
+            t = time.monotonic()  # parked (several Ms: it may run on another)
+            while not (gp and gp[0].status == _Gwaiting) and time.monotonic() - t < 10:
+                gort.gosched()
             os.kill(os.getpid(), signal.SIGQUIT)
             gort.gosched()
             print("still running")
@@ -166,3 +187,39 @@ def test_sigquit_dumps_goroutines(mode):
         assert r.returncode == 2 and "still running" not in r.stdout
     else:
         assert r.returncode == 0 and "still running" in r.stdout
+
+
+@pytest.mark.parametrize("procs", [2, 4])
+def test_dump_while_other_ms_start_and_end_goroutines(procs):
+    # goroutine_dump iterated sched.allgs itself while other Ms added and
+    # dropped Gs: "Set changed size during iteration" on a free-threaded build
+    # (and with a GIL when a switch fell inside the loop).  It takes a copy,
+    # as every other reader of allgs does.
+    from gort.sched.traceback import goroutine_dump
+
+    def main():
+        book = mnutil.start_book(procs)
+        stop = []
+
+        def churn():
+            book.seen("churn")
+            while not stop:
+                for _ in range(20):
+                    gort.go(lambda: None)
+                gort.gosched()
+
+        for _ in range(procs - 1):
+            gort.go(churn)
+        mnutil.spread(book, "churn", procs=procs)
+        dumps = 0
+        try:
+            with mnutil.fast_switching(1e-6):
+                end = time.monotonic() + 1.0
+                while time.monotonic() < end:
+                    assert "goroutine 1 [running]:" in goroutine_dump()
+                    dumps += 1
+        finally:
+            stop.append(1)
+        return dumps
+
+    assert gort.run(main) > 0

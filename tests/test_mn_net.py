@@ -649,13 +649,16 @@ def test_busy_m_leaves_polling_to_the_blocked_poller(procs, monkeypatch):
 
 
 @pytest.mark.parametrize("procs", PROCS)
-def test_close_on_one_m_reaches_the_peer_while_another_m_polls(procs):
+def test_close_on_one_m_reaches_the_peer_while_another_m_polls(procs, monkeypatch):
     """poll(2) holds a reference to every file in its array while it sleeps,
     so a socket closed on another M stayed open in the kernel (no FIN, no EOF
     for its peer) until the poll returned -- here never, since the poll was
     waiting for that EOF.  netpollclose breaks the poll (netpoll_poll.py).
     epoll holds no such reference; the test runs on both backends.  No timer
     is involved: a timer M's bounded sleep would have hidden the hang."""
+    # Starts with one M on purpose (see main), whatever the default: on a
+    # free-threaded build without GORTMAXPROCS it is the CPU count.
+    monkeypatch.setenv("GORTMAXPROCS", "1")
     book = Book()
 
     def main():

@@ -115,7 +115,7 @@ def test_mutex_starvation_mode_hands_off_and_stays_exact(procs):
         counter = [0]
 
         def worker():
-            book.seen()
+            book.seen("worker")
             for _ in range(N):
                 with mu:
                     if book.add("inside") != 1:
@@ -151,7 +151,10 @@ def test_mutex_starvation_mode_hands_off_and_stays_exact(procs):
         wg.add(G)
         for _ in range(G):
             gort.go(worker)
-        spread(book, procs=procs)
+        # A worker (not just a bystander) on another M: workers on one M
+        # never wait for each other, and starvation mode needs a waiter
+        # (free-threaded build: once all six started on main's M).
+        spread(book, "worker", procs=procs)
         wg.wait()
         done[0] = True
         bwg.wait()

@@ -269,7 +269,7 @@ def test_double_wait_is_an_error(sockets):
         pd = poll_runtime_pollOpen(a.fileno())
         pd.rg = pdNil
         gort.go(poll_runtime_pollWait, pd, "r")
-        gort.gosched()
+        spin_until(lambda: parked_in_io(pd.rg))  # several Ms: it may run on another
         gort.go(second, pd)
         spin_until(lambda: errs)
         assert errs == ["runtime: double wait"]
@@ -404,9 +404,12 @@ def test_extend_deadline_while_waiting(sockets):
     gort.run(main)
 
 
-def test_timer_fired_but_deadline_reset_before_waiter_runs(sockets):
+def test_timer_fired_but_deadline_reset_before_waiter_runs(sockets, monkeypatch):
     """Go's pollWait loop: netpollblock returns false, no error any more
     (the deadline was moved before the waiter ran): wait again."""
+    # One M: the window between the ready and the waiter running is this M's
+    # to hold; another M would run the readied waiter at once.
+    monkeypatch.setenv("GORTMAXPROCS", "1")
     a, b = sockets()
     out = []
 

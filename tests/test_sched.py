@@ -7,6 +7,7 @@ import sys
 import threading
 import time
 
+import mnutil
 import psutil
 import pytest
 
@@ -81,6 +82,8 @@ def test_100k_goroutines():
             gort.go(inc)
         while len(done) < n:
             gort.gosched()
+        # Several Ms: the last inc may have appended but not yet exited.
+        mnutil.wait_until(lambda: gort.num_goroutine() == 1, "every inc exited")
         return gort.num_goroutine()
 
     assert gort.run(main) == 1
@@ -212,8 +215,8 @@ def test_exception_in_goroutine_ends_run_with_goroutine_id():
 
     def main():
         gort.go(bad)
-        for _ in range(10):
-            gort.gosched()
+        # Several Ms: bad may run on another M; wait (bounded) for it to end the run.
+        mnutil.wait_until(lambda: False, "bad ended the run")
         return "not reached"
 
     with pytest.raises(KeyError) as ei:
@@ -228,6 +231,7 @@ def test_exception_in_lazy_goroutine_is_reported(capfd):
 
     gort.go(bad)
     gort.gosched()
+    mnutil.wait_until(lambda: gort.num_goroutine() == 1, "bad ended")  # several Ms
     err = capfd.readouterr().err
     assert "panic in goroutine" in err and "lazy boom" in err
 
@@ -247,6 +251,7 @@ def test_goexit_runs_finally_and_ends_only_that_goroutine():
         gort.go(g)
         gort.gosched()
         gort.gosched()
+        mnutil.wait_until(lambda: gort.num_goroutine() == 1, "g ended")  # several Ms
         log.append("main")
         return gort.num_goroutine()
 
@@ -306,6 +311,7 @@ def test_goroutines_left_behind_are_killed_with_finally():
         for _ in range(3):
             gort.go(forever)
         gort.gosched()
+        mnutil.wait_parked()  # several Ms: started and parked, not killed unstarted
         return "done"
 
     assert gort.run(main) == "done"
@@ -328,6 +334,7 @@ def test_contextvars_isolated_per_goroutine():
         gort.go(child, "b")
         gort.gosched()
         gort.gosched()
+        mnutil.wait_until(lambda: gort.num_goroutine() == 1, "children ended")  # several Ms
         seen["main"] = var.get()
 
     gort.run(main)
@@ -335,7 +342,10 @@ def test_contextvars_isolated_per_goroutine():
                     "main": "main"}
 
 
-def test_lazy_runtime_in_plain_code():
+def test_lazy_runtime_in_plain_code(monkeypatch):
+    # One M: plain code runs the new goroutine when it yields, not before
+    # (with several Ms another may run it at once).
+    monkeypatch.setenv("GORTMAXPROCS", "1")
     out = []
     gort.go(out.append, 1)
     assert out == []
@@ -387,7 +397,7 @@ def test_gomaxprocs_setting_and_bad_input(monkeypatch):
         out.append(gort.gomaxprocs())
         return out
 
-    assert gort.run(main) == [1, 2, 2, 2, 1]
+    assert gort.run(main) == [1 if gil else (os.cpu_count() or 1), 2, 2, 2, 1]
     monkeypatch.setenv("GORTMAXPROCS", "3")
     assert gort.run(gort.gomaxprocs) == 3
     monkeypatch.setenv("GORTMAXPROCS", "x")
@@ -533,6 +543,7 @@ def test_second_exception_is_reported_not_lost(capfd):
     def main():
         gort.go(cleanup_fails)
         gort.gosched()
+        mnutil.wait_parked()  # several Ms: parked in its try before main raises
         bad("first")
 
     with pytest.raises(ValueError, match="first"):

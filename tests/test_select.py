@@ -592,7 +592,7 @@ def test_parked_select_sudogs_in_lock_order():
         gort.go(lambda: gort.select(gort.recv(cs[0]), gort.send(cs[1], "x"), gort.recv(None),
                                     gort.recv(cs[2]), gort.recv(cs[3]), gort.send(cs[4], "y")))
         _yield()
-        (gp,) = [g for g in sched.allgs if g.waitreason == "select"]
+        (gp,) = [g for g in list(sched.allgs) if g.waitreason == "select"]
         chain = []
         sg = gp.waiting
         while sg is not None:

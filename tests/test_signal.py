@@ -200,16 +200,18 @@ def test_off_main_thread_raises_clearly(no_thread_leak):
 # Ctrl-C and SystemExit, in subprocesses with real signals
 
 _PINGPONG = textwrap.dedent("""
-    import sys, gort, gort.time
-    fin = []
+    import sys, time, gort, gort.time
+    fin, started = [], []
     def pp(a, b):
         try:
+            started.append(1)
             while True:
                 b.send(a.recv())
         finally:
             fin.append(1)
     def sleeper():
         try:
+            started.append(1)
             while True:
                 gort.time.sleep(0.001)
         finally:
@@ -220,6 +222,11 @@ _PINGPONG = textwrap.dedent("""
             gort.go(pp, a, b); gort.go(pp, b, a); gort.go(a.send, 0)
         for i in range(4):
             gort.go(sleeper)
+        # Every one started (a G killed unstarted runs no finally); several
+        # Ms on a loaded machine may take longer than a fixed sleep.  Bounded.
+        end = time.monotonic() + 10
+        while len(started) < 20 and time.monotonic() < end:
+            gort.time.sleep(0.002)
         gort.time.sleep(0.02)
         print("ready", flush=True)
         gort.time.sleep(100)
@@ -293,6 +300,29 @@ def test_ctrl_c_lazy_runtime_tears_down_every_goroutine(procs):
     for i in range(3):
         assert f"finally {i}" in out, out
     assert "main finally" in out and lines.count("finally") == 4, out
+
+
+def test_ctrl_c_lazy_runtime_12_runs_none_hang():
+    # The main thread's M asleep on its note: the handler's _SigWake once
+    # raised anywhere in Event.wait, and a raise between the Event's lock
+    # acquire and its with-block left that lock held; the next wait hung
+    # (free-threaded build, GOMAXPROCS 1: 2-5 runs in 6).  Now it raises
+    # only out of the waiter's acquire, and the wait is sliced.
+    hung, bad = 0, []
+    for _ in range(12):
+        p = _spawn(_LAZY, {"GORTMAXPROCS": "1"})
+        try:
+            assert p.stdout.readline().strip() == "ready"
+            p.send_signal(signal.SIGINT)  # at once: M0 is on its way to sleep (the window)
+            out, err = p.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            hung += 1
+            p.kill()
+            p.communicate()
+            continue
+        if p.returncode == 0 or "KeyboardInterrupt" not in err or "main finally" not in out:
+            bad.append((p.returncode, out, err[-2000:]))
+    assert hung == 0 and not bad, (hung, bad)
 
 
 @pytest.mark.parametrize("lazy", [False, True])

@@ -32,7 +32,7 @@ def _gosched_until(cond, limit=100_000):
 
 
 def _nwaiting(reason=None):
-    return sum(1 for g in proc.sched.allgs
+    return sum(1 for g in list(proc.sched.allgs)
                if g.status == _Gwaiting and not g.system
                and (reason is None or g.waitreason == reason))
 
@@ -41,7 +41,7 @@ def _nwaiting(reason=None):
 # Mutex
 
 
-def test_mutex_mutual_exclusion_with_yields():
+def test_mutex_mutual_exclusion_with_yields(monkeypatch):
     inside = [0]
     most = [0]
     counter = [0]
@@ -78,6 +78,10 @@ def test_mutex_mutual_exclusion_with_yields():
             pass
 
     counter[0] = 0
+    # The control interleaves by gosched, a one-M order: with several Ms on
+    # a free-threaded build each worker may have its M to itself, its
+    # gosched returns at once, and the window for a lost update is tiny.
+    monkeypatch.setenv("GORTMAXPROCS", "1")
 
     def main2():
         wg = WaitGroup()
@@ -131,7 +135,11 @@ def test_mutex_unlock_of_unlocked():
     assert m.state == mutexWoken | (2 << mutexWaiterShift)
 
 
-def test_mutex_try_lock_try_again_while_contended():
+def test_mutex_try_lock_try_again_while_contended(monkeypatch):
+    # One M: "before w runs" is one M's order; with several, the woken w runs
+    # on its own M at once (and main read the state as w still held it).
+    monkeypatch.setenv("GORTMAXPROCS", "1")
+
     def main():
         m = Mutex()
         got = []
@@ -169,7 +177,10 @@ def test_mutex_unlocked_by_another_goroutine():
     assert gort.run(main) == 0
 
 
-def test_mutex_normal_mode_newcomer_barges():
+def test_mutex_normal_mode_newcomer_barges(monkeypatch):
+    # One M: "the running goroutine wins" is one M's order; with several, the
+    # woken waiter runs on its own M at once and may take the lock first.
+    monkeypatch.setenv("GORTMAXPROCS", "1")
     order = []
 
     def main():
@@ -195,12 +206,15 @@ def test_mutex_normal_mode_newcomer_barges():
     assert order == ["main", "waiter"]
 
 
-def test_mutex_starvation_mode_fifo_handoff():
+def test_mutex_starvation_mode_fifo_handoff(monkeypatch):
     # main holds the lock for 1.5 ms at a stretch and re-takes it after each
     # unlock (it is running, the woken waiter is not).  Every waiter has then
     # waited > 1 ms when it next runs, so the first one to wake switches the
     # mutex to starvation mode; from then on Unlock hands the lock to the
     # waiters in queue order, and a newcomer queues at the tail.
+    # One M: main's barging back in (before the woken waiter runs) is one
+    # M's order; with several, the waiter may take the lock in normal mode.
+    monkeypatch.setenv("GORTMAXPROCS", "1")
     hold = 0.0015
     queued, order = [], []
     log = {}
@@ -307,7 +321,13 @@ def test_sync_wait_reasons_in_goroutine_dump():
 # RWMutex
 
 
-def test_rwmutex_readers_share_writers_exclude():
+def test_rwmutex_readers_share_writers_exclude(monkeypatch):
+    # One M: readers share the lock here because a gosched inside the read
+    # section runs the next reader.  With several Ms on a free-threaded
+    # build each short reader may run alone on its M (most_readers stayed
+    # 1 at GOMAXPROCS 2 and 4); test_mn_sync's readers_and_writers_exclude
+    # checks sharing and exclusion across Ms.
+    monkeypatch.setenv("GORTMAXPROCS", "1")
     readers = [0]
     most_readers = [0]
     writer_in = [False]
@@ -711,6 +731,8 @@ def _start_waiters(c, n, waiting, woke):
     for i in range(n):
         gort.go(w, i)
     _gosched_until(lambda: len(waiting) == n)
+    # ... and parked in c.wait (several Ms: a waiter may still be on its way).
+    _gosched_until(lambda: _nwaiting("sync.Cond.Wait") == n)
 
 
 def test_cond_signal_wakes_in_wait_order():
@@ -852,7 +874,7 @@ def test_cond_waiter_state_is_waiting():
         c = Cond()
         waiting, woke = [], []
         _start_waiters(c, 1, waiting, woke)
-        gs = [g for g in proc.sched.allgs if g.waitreason == "sync.Cond.Wait"]
+        gs = [g for g in list(proc.sched.allgs) if g.waitreason == "sync.Cond.Wait"]
         assert len(gs) == 1 and gs[0].status == _Gwaiting
         c.broadcast()
         _gosched_until(lambda: woke == [0])

@@ -735,7 +735,8 @@ def test_chan_timer_not_in_heap_until_a_receiver_blocks():
         got = gort.chan(2)
         gort.go(lambda: got.send(t.c.recv_ok()))
         gort.go(lambda: got.send(gort.select(gort.recv(tk.c), gort.recv(c))))
-        run_until(lambda: t._r.blocked == 1 and tk._r.blocked == 1)
+        # (all three: the select may be between tk and c on another M)
+        run_until(lambda: t._r.blocked == 1 and tk._r.blocked == 1 and c.timer.blocked == 1)
         assert c.timer.blocked == 1
         assert timers.numtimers() == base + 3  # t, tk and after's timer
         t.reset(0)  # moves it in the heap; the waiter gets the value

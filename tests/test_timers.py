@@ -33,7 +33,9 @@ def test_fire_in_when_order_never_early():
     def main():
         rng = random.Random(7)
         now = monotonic()
-        whens = [now + rng.uniform(0, 0.05) for _ in range(300)]
+        # 0.1 s ahead: with several Ms, timerproc runs on another M while we
+        # add them, so a timer due at once could fire before the count below.
+        whens = [now + 0.1 + rng.uniform(0, 0.05) for _ in range(300)]
         for i, w in enumerate(whens):
             addtimer(timer(w, 0.0, f, i, 0))
         assert numtimers() == 300

@@ -200,9 +200,11 @@ def _siginit() -> None:
     Ctrl-C gets gort's handler, which delivers KeyboardInterrupt only at a
     safe point.  A program that installed its own SIGINT handler, or its own
     wakeup fd, keeps it."""
-    global _sigint_installed
+    global _sigint_installed, _condwaitlines
     if threading.current_thread() is not threading.main_thread():
         return
+    if not _condwaitlines:
+        _condwaitlines = _condwaitsafe()
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, _onsigint)
         _sigint_installed = True
@@ -259,19 +261,55 @@ def _saferaise(frame: Any) -> bool:
     return True
 
 
-def sigpoke() -> None:
+def sigpoke(frame: Any = None) -> None:
     """From a signal handler (main thread, any point): ask for a safe point.
 
     Lock-free: sets ``_sigattn`` and wakes a poller with netpollBreak (a
     flag and a write); if the main thread's M sleeps on its note, the
-    handler leaves the wait by raising _SigWake (findrunnable catches it)."""
+    handler leaves the wait by raising _SigWake (findrunnable catches it) --
+    only when frame (the interrupted one) is Condition.wait blocked in its
+    waiter's acquire, inside the try whose finally restores the lock.  At
+    any other point of Event.wait the raise could leave the Event's own
+    lock held (a raise between its acquire and the with-block's setup):
+    the next wait on that note then hung for good (free-threaded build,
+    Ctrl-C with a lazy runtime at GOMAXPROCS 1: 2-5 runs in 6).  The note
+    wait is sliced (_notewait_main), so a poke that cannot raise is seen
+    within _SIGSLICE."""
     global _sigattn
     _sigattn = True
     brk = sched.netpollBreak
     if brk is not None and sched.m0 is not None:
         brk()
-    if _mainwait and getattr(_tls, "m", None) is sched.m0:
+    if (_mainwait and frame is not None and frame.f_code is _condwaitcode
+            and frame.f_lineno in _condwaitlines and getattr(_tls, "m", None) is sched.m0):
         raise _SigWake
+
+
+def _condwaitsafe() -> frozenset[int]:
+    """The lines of threading.Condition.wait where a raise is safe: its
+    waiter.acquire calls inside the try that restores the lock."""
+    import inspect
+
+    try:
+        lines, start = inspect.getsourcelines(threading.Condition.wait)
+    except (OSError, TypeError):
+        return frozenset()  # no source: never raise; the sliced wait still sees the poke
+    out = set()
+    intry = False
+    for i, ln in enumerate(lines):
+        t = ln.strip()
+        if t.startswith("try:"):
+            intry = True
+        elif t.startswith("finally:"):
+            break
+        elif intry and "waiter.acquire(" in t:
+            out.add(start + i)
+    return frozenset(out)
+
+
+_condwaitcode = threading.Condition.wait.__code__
+_condwaitlines: frozenset[int] = frozenset()  # filled by _siginit (inspect is costly to import)
+_SIGSLICE = 0.05  # the longest M0's note wait on the main thread lasts (see sigpoke)
 
 
 def _onsigint(signum: int, frame: Any) -> None:
@@ -285,7 +323,7 @@ def _onsigint(signum: int, frame: Any) -> None:
     if _saferaise(frame):
         raise KeyboardInterrupt
     _sigintpending = True
-    sigpoke()
+    sigpoke(frame)
 
 
 def sigwake() -> None:
@@ -751,6 +789,11 @@ def _mexit(mp: M) -> None:
         # teardown gave up waiting for this M and reset the runtime: its
         # goroutines belong to a run that is gone; leave them to the GC.
         return
+    if s.done and s.fatal is None and not s.exiting:
+        # main returned, and M0 has still to look at every goroutine
+        # (GORTDEBUG=leakcheck's end-of-run check); killing ours first hid
+        # the leaks pinned to other Ms.  teardown sets exitnote, then joins us.
+        s.exitnote.wait(10.0)
     if s.done or s.fatal is not None:
         s.exiting = True
     cur = getcurrent()
@@ -1358,7 +1401,11 @@ def _notewait_main(mp: M, delay: float) -> None:
     try:
         try:
             _mainwait = True
-            mp.note.wait(None if delay < 0 else delay)
+            # A signal whose handler ran before _mainwait was set, or that
+            # could not raise (see sigpoke), left only _sigattn: looked at
+            # here, and at least every _SIGSLICE (findrunnable loops).
+            if not _sigattn:
+                mp.note.wait(_SIGSLICE if delay < 0 or delay > _SIGSLICE else delay)
         finally:
             _mainwait = False
     except _SigWake:
@@ -1925,6 +1972,7 @@ def teardown() -> None:
     if mp is None:
         return
     s.exiting = True
+    s.exitnote.set()
     cur = getcurrent()
     try:
         others = [m for m in s.allm if m is not mp]

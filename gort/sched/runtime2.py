@@ -317,6 +317,9 @@ class schedt:
         self.result: Any = None
         self.fatal: BaseException | None = None
         self.exiting = False
+        # Set by teardown as it begins: an M that saw main return waits for it
+        # before it ends its goroutines (M0 still checks them: leakcheck).
+        self.exitnote = threading.Event()
         self.maingoexit = False
         self.starttime = 0.0
         # Counters for the curious (samples/demo.py, docs): greenlets created

@@ -34,12 +34,15 @@ def _is_runtime_frame(f: FrameType) -> bool:
 
 def goroutine_header(gp: G, now: float | None = None) -> str:
     """``goroutine N [status or waitreason[, M minutes]]:`` (Go: goroutineheader)."""
-    if gp.status == _Gwaiting and gp.waitreason:
-        status = gp.waitreason
+    # Each field read once: Go stops the world for a dump, gort does not, and
+    # another M may be changing gp meanwhile.
+    st, reason = gp.status, gp.waitreason
+    if st == _Gwaiting and reason:
+        status = reason
     else:
-        status = gstatusname.get(gp.status, str(gp.status))
+        status = gstatusname.get(st, str(st))
     extra = ""
-    if gp.status == _Gwaiting:
+    if st == _Gwaiting:
         if now is None:
             now = monotonic()
         # gopark does not read the clock (it costs ~60 ns a park): like Go,
@@ -72,14 +75,15 @@ def _frames(gp: G) -> list[FrameType]:
 def goroutine_stack(gp: G, now: float | None = None) -> str:
     lines = [goroutine_header(gp, now)]
     frames = _frames(gp)
-    if not frames and gp.status == _Grunnable and gp.fn is not None:
-        name = getattr(gp.fn, "__qualname__", repr(gp.fn))
+    fn = gp.fn  # each field read once (see goroutine_header)
+    if not frames and gp.status == _Grunnable and fn is not None:
+        name = getattr(fn, "__qualname__", repr(fn))
         lines.append(f"{name}(...)")
     for f in frames:
         lines.append(f"{f.f_code.co_qualname}(...)")
         lines.append(f"\t{f.f_code.co_filename}:{f.f_lineno}")
-    if gp.gopc is not None and not gp.ismain:
-        code, lineno = gp.gopc, gp.gopcline
+    code, lineno = gp.gopc, gp.gopcline
+    if code is not None and not gp.ismain:
         lines.append(f"created by {code.co_qualname} in goroutine {gp.parentgoid}")
         lines.append(f"\t{code.co_filename}:{lineno}")
     return "\n".join(lines)
@@ -90,5 +94,8 @@ def goroutine_dump(include_system: bool = False) -> str:
     from .proc import sched
 
     now = monotonic()
-    gs = sorted((g for g in sched.allgs if include_system or not g.system), key=lambda g: g.goid)
+    # A copy: other Ms add and drop Gs meanwhile (iterating the set itself
+    # raised "Set changed size during iteration").
+    gs = sorted((g for g in list(sched.allgs) if include_system or not g.system),
+                key=lambda g: g.goid)
     return "\n\n".join(goroutine_stack(g, now) for g in gs)

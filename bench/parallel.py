@@ -5,11 +5,12 @@
 Each run starts n goroutines that each run a pure-Python loop of ``iters``
 iterations, in two shapes: ``plain`` (no yields) and ``gosched`` (a
 ``gort.gosched()`` every 1,000 iterations), at GOMAXPROCS 1, 2 and 4, each
-in a fresh child process.  Reported: the median wall time of ``repeat``
-runs, the speed-up over GOMAXPROCS 1, and how many of the goroutines each M
-started (a started goroutine is pinned to its M: a lopsided split caps the
-speed-up).  On a GIL build the Ms take turns; the numbers then show the
-cost of M:N, not a gain.  Prints one JSON line per shape.
+in a fresh child process, the settings interleaved round by round.
+Reported: the median wall time of ``repeat`` runs, the speed-up over
+GOMAXPROCS 1, and how many of the goroutines each M started (a started
+goroutine is pinned to its M: a lopsided split caps the speed-up).  On a
+GIL build the Ms take turns; the numbers then show the cost of M:N, not a
+gain.  Prints one JSON line per shape.
 """
 
 from __future__ import annotations
@@ -81,14 +82,15 @@ def main() -> None:
         row: dict = {"case": f"parallel.{shape}", "n": a.n, "iters": a.iters,
                      "python": sys.version.split()[0],
                      "gil": getattr(sys, "_is_gil_enabled", lambda: True)()}
-        base = None
+        runs: dict[int, list[dict]] = {p: [] for p in procs}
+        for _ in range(a.repeat):  # interleaved: a burst of load hits every setting
+            for p in procs:
+                runs[p].append(child(p, a.n, a.iters, shape))
+        base = statistics.median(r["wall"] for r in runs[procs[0]])
         for p in procs:
-            runs = [child(p, a.n, a.iters, shape) for _ in range(a.repeat)]
-            wall = statistics.median(r["wall"] for r in runs)
-            if base is None:
-                base = wall
+            wall = statistics.median(r["wall"] for r in runs[p])
             row[f"P{p}"] = {"wall_s": round(wall, 3), "speedup": round(base / wall, 2),
-                            "split": runs[-1]["split"]}
+                            "split": runs[p][-1]["split"]}
         print(json.dumps(row), flush=True)
 
 

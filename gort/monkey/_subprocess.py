@@ -49,6 +49,7 @@ from ..netpoll import (
     pollNoError,
 )
 from ..netpoll.netpoll import pdbyfd
+from ..sched.syscall import blocking
 from . import in_goroutine, original
 
 _os_read = original(os, "read")
@@ -106,7 +107,10 @@ def _waitfd(fd: int, mode: str, deadline: float | None = None) -> bool:
         try:
             return _waitnetpoll(fd, mode, deadline)
         except _Unpollable:
-            pass
+            # The netpoller will not take the fd (it has it already): wait
+            # on the blocking pool, never on this M, where the goroutine
+            # that would make the fd ready may be the next to run.
+            return blocking(_waitthread, fd, mode, deadline)
     return _waitthread(fd, mode, deadline)
 
 
@@ -139,10 +143,7 @@ def read(fd: int, n: int, /) -> bytes:
             except BlockingIOError:
                 _waitfd(fd, "r")
     if not _ready_now(fd, "r"):
-        try:
-            _waitnetpoll(fd, "r", None)
-        except _Unpollable:
-            pass
+        _waitfd(fd, "r")
     return _os_read(fd, n)
 
 
@@ -157,10 +158,8 @@ def write(fd: int, data: Any, /) -> int:
             except BlockingIOError:
                 _waitfd(fd, "w")
     if not _ready_now(fd, "w"):
-        try:
-            _waitnetpoll(fd, "w", None)
-        except _Unpollable:
-            return _os_write(fd, data)
+        _waitfd(fd, "w")
+    # Writable: PIPE_BUF bytes fit without blocking the M.
     mv = memoryview(data).cast("B")
     return _os_write(fd, mv[:_PIPE_BUF] if len(mv) > _PIPE_BUF else mv)
 

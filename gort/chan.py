@@ -20,7 +20,7 @@ Where gort differs, and why
   without another goroutine getting in, because goroutines only switch in
   gopark, and taking the lock as Go does costs ~500 ns per ping-pong round
   trip (~25%; docs/chan.md).  When a run goes M:N (GOMAXPROCS > 1) the
-  scheduler's mn hook sets ``_mn`` before the second M starts, and from
+  run's mode (gort.sched.mnmode) sets ``_mn`` before the second M starts, and from
   then on every operation takes ``c.lock`` (a ``threading.Lock``) in Go's
   places: ``Chan.send``/``recv``/``recv_ok``/``__next__`` and
   ``chansend``/``chanrecv`` go to ``_chansend_mn``/``_chanrecv_mn``, which
@@ -90,7 +90,8 @@ from greenlet import getcurrent as _getcurrent
 
 from .sched import synctest as _st
 from .sched.error import Panic
-from .sched.proc import add_mn_hook, getg, getg_thread, gopark, goready, thread_entry
+from .sched.mnmode import mode
+from .sched.proc import getg, getg_thread, gopark, goready, thread_entry
 from .sched.runtime2 import (
     gList,
     sudog,
@@ -103,17 +104,10 @@ from .sched.runtime2 import (
 __all__ = ["Chan", "ClosedChannelError", "MAXCAP", "NilChan", "SynctestBubbleError", "chan",
            "chanrecv", "chansend", "closechan", "nilchan", "waitq"]
 
-# M:N: set by the scheduler's mn hook before a second M starts, cleared when
+# M:N: set by the run's mode, gort.sched.mnmode before a second M starts, cleared when
 # the run ends.  While False no channel lock is taken (module docstring).
-_mn = False
+_mn = mode.register(globals())
 
-
-def _mnhook(on: bool) -> None:
-    global _mn
-    _mn = on
-
-
-add_mn_hook(_mnhook)
 
 _Lock = threading.Lock
 # Guards the lazy creation of c.lock for channels made before the run went M:N.

@@ -55,7 +55,7 @@ Choices, and where gort differs
   or a synctest bubble's fake clock), the clock of every deadline in gort.
 * Locking.  Go's ``cancelCtx.mu`` guards ``done``, ``children``, ``err``
   (and a timerCtx's ``timer``).  gort takes it (``_mu``, a threading.Lock)
-  only in M:N mode (``_mn``, set through proc's add_mn_hook before a second
+  only in M:N mode (``_mn``, set through gort.sched.mnmode's mode before a second
   M starts): with one M, a cancel runs to completion without another
   goroutine getting in.  Under M:N, ``_mu`` is made with the context (or,
   for a context made before the run went M:N, on first need under the
@@ -87,7 +87,8 @@ from datetime import datetime as _datetime
 from typing import Any
 
 from gort.chan import Chan, closechan, nilchan
-from gort.sched.proc import add_mn_hook, newproc, sched
+from gort.sched.mnmode import mode
+from gort.sched.proc import newproc, sched
 from gort.selectgo import _polltimers, recv, select
 from gort.time import _WALLCLOCK_GUARD, _dur, _newtimer, _wallclock_mistake
 from gort.time import from_datetime as _from_datetime
@@ -117,17 +118,10 @@ class DeadlineExceededError(TimeoutError):
 Canceled = CanceledError("context canceled")
 DeadlineExceeded = DeadlineExceededError("context deadline exceeded")
 
-_mn = False  # M:N mode: cancelCtx._mu is taken (see the module docstring)
+_mn = mode.register(globals())  # M:N mode: cancelCtx._mu is taken (see the module docstring)
 _sched = sched
 _INF = float("inf")
 
-
-def _mnhook(on: bool) -> None:
-    global _mn
-    _mn = on
-
-
-add_mn_hook(_mnhook)
 
 # Guards the first creation of a context's _mu and of _closedchan (double-checked).
 _ctxlock = threading.Lock()

@@ -53,7 +53,7 @@ Where gort differs, and why
   pass 1 needs no lock order: lockorder is computed where the queues first
   need it, in pass 2 (from pollorder, as Go's heap sort is, so cases on one
   channel keep a random relative order).  M:N (``_mn``, set by the
-  scheduler's mn hook): as in Go, lockorder is computed before pass 1,
+  run's mode (gort.sched.mnmode)): as in Go, lockorder is computed before pass 1,
   ``sellock`` takes each distinct channel's lock once, in ``id`` order (Go:
   address order), and holds them through passes 1 and 2; a pass-1 win
   unlocks on the way out (after readying the partner, which the scheduler
@@ -94,7 +94,8 @@ from .chan import Chan, ClosedChannelError, _bubblecheck, _chanlock, chanrecv, c
 from .chan import recv as _recvfrom
 from .chan import send as _sendto
 from .sched import synctest as _st
-from .sched.proc import add_mn_hook, getg_thread, gopark, gosched, sched, thread_entry
+from .sched.mnmode import mode
+from .sched.proc import getg_thread, gopark, gosched, sched, thread_entry
 from .sched.runtime2 import sudog, waitReasonSelect, waitReasonSelectNoCases
 
 __all__ = ["recv", "select", "selectgo", "send"]
@@ -121,17 +122,10 @@ _SUDOGCACHE_MAX = 128
 # that finds it emptied by another M since it looked.
 _sudogcache: list[sudog] = []
 
-_mn = False  # M:N: channel locks are taken (module docstring)
+_mn = mode.register(globals())  # M:N: channel locks are taken (module docstring)
 _sched = sched
 _INF = float("inf")
 
-
-def _mnhook(on: bool) -> None:
-    global _mn
-    _mn = on
-
-
-add_mn_hook(_mnhook)
 
 
 def recv(ch: Chan | None) -> tuple:

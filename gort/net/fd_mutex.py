@@ -26,7 +26,7 @@ Every method is Go's compare-and-swap loop.  Where gort differs is the CAS:
   between the load of ``state`` and the store: the store is the CAS, and
   takes no lock.  (gort/net/fd_poll.py inlines the uncontended lock and
   unlock into its hot paths for the same reason.)
-* In M:N mode (more than one M; set by the scheduler's mn hook) ``_cas``
+* In M:N mode (more than one M; set by the run's mode, gort.sched.mnmode) ``_cas``
   compares and stores under a lock, and every change of ``state`` goes
   through it, fd_poll's included.  The locks are striped, as Go's semtable
   is: ``_caslocks[id(mu) % 251]`` guards the ``state`` of every fdMutex
@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import threading
 
-from gort.sched.proc import add_mn_hook
+from gort.sched.mnmode import mode
 from gort.sched.sema import Sema, semacquire, semrelease
 
 mutexClosed = 1 << 0
@@ -57,15 +57,8 @@ mutexWMask = ((1 << 20) - 1) << 43
 
 _overflowMsg = "inconsistent poll.fdMutex"
 
-_mn = False  # more than one M: see the module docstring
+_mn = mode.register(globals())  # more than one M: see the module docstring
 
-
-def _setmn(on: bool) -> None:
-    global _mn
-    _mn = on
-
-
-add_mn_hook(_setmn)
 
 _NCASLOCKS = 251  # Go: semTabSize
 _caslocks = tuple(threading.Lock() for _ in range(_NCASLOCKS))

@@ -33,7 +33,7 @@ Where gort differs from Go, and why:
 * The fdMutex fast paths (uncontended lock/unlock) are inlined into the hot
   methods: one int read-modify-write instead of a call.  That is atomic
   only with one M, where goroutines switch only inside gopark (see
-  fd_mutex.py).  In M:N mode (``_mn``, set by the scheduler's mn hook) the
+  fd_mutex.py).  In M:N mode (``_mn``, set by the run's mode, gort.sched.mnmode) the
   hot methods take the fdMutex methods instead, whose CAS holds a lock: a
   reader and a writer of one FD run on different Ms and change the same
   word.  Single-M cost: one global load and branch per lock and unlock.
@@ -69,7 +69,8 @@ from gort.netpoll import (
     pollErrClosing,
     pollErrTimeout,
 )
-from gort.sched import add_mn_hook, add_teardown_hook
+from gort.sched import add_teardown_hook
+from gort.sched.mnmode import mode
 from gort.sched.sema import Sema, semacquire, semrelease
 
 from .errors import errDeadlineExceeded, errNetClosing, errNotPollable
@@ -98,15 +99,8 @@ _RDELTA = mutexRLock | mutexRef  # (state | RLock) + Ref == state + RLock + Ref 
 _WDELTA = mutexWLock | mutexRef
 
 
-_mn = False  # more than one M: the fdMutex fast paths are off
+_mn = mode.register(globals())  # more than one M: the fdMutex fast paths are off
 
-
-def _setmn(on: bool) -> None:
-    global _mn
-    _mn = on
-
-
-add_mn_hook(_setmn)
 
 # (pollDesc, socket) of FDs collected without close(): see FD.__del__.
 _orphans: list[tuple[Any, Any]] = []

@@ -85,7 +85,8 @@ from numbers import Real
 from time import monotonic
 from typing import Any
 
-from gort.sched.proc import add_mn_hook, add_teardown_hook, getg, gopark, goready, sched
+from gort.sched.mnmode import mode
+from gort.sched.proc import add_teardown_hook, getg, gopark, goready, sched
 from gort.sched.runtime2 import G, gList, waitReasonIOWait
 from gort.time.timers import deltimer, modtimer, timer
 
@@ -112,19 +113,12 @@ pdWait = 2
 
 _INF = math.inf
 
-# True while a run has more than one M (set by the scheduler's mn hook):
+# True while a run has more than one M (set by the run's mode, gort.sched.mnmode):
 # from then on the rg/wg words are changed under pd.lock only.
-_mn = False
+_mn = mode.register(globals())
 # Guards every change of sched.netpollWaiters in M:N mode.
 _waiterslock = threading.Lock()
 
-
-def _setmn(on: bool) -> None:
-    global _mn
-    _mn = on
-
-
-add_mn_hook(_setmn)
 
 
 class _netpollWoken:

@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import select
 
-from gort.sched.proc import add_mn_hook, sched
+from gort.sched.mnmode import mode
+from gort.sched.proc import sched
 from gort.sched.runtime2 import gList
 
 from .netpoll import netpollWoken, pdbyfd, pdNil, pdReady, pdWait
@@ -46,15 +47,8 @@ _EVWRITE = EPOLLOUT | EPOLLHUP | EPOLLERR  # wakes the writer
 _MAXEVENTS = 128
 _MAXWAIT = 1e6  # seconds; Go caps epoll_wait at 1e9 ms
 
-_mn = False  # more than one M: see the module docstring
+_mn = mode.register(globals())  # more than one M: see the module docstring
 
-
-def _setmn(on: bool) -> None:
-    global _mn
-    _mn = on
-
-
-add_mn_hook(_setmn)
 
 
 class epollPoller(netpollBreaker):

@@ -59,7 +59,8 @@ import os
 import select
 import threading
 
-from gort.sched.proc import add_mn_hook, sched
+from gort.sched.mnmode import mode
+from gort.sched.proc import sched
 from gort.sched.runtime2 import gList
 
 from .netpoll import netpolllock, netpollready, netpollunlock, pdbyfd, pollDesc
@@ -75,15 +76,8 @@ _EVREAD = POLLIN | POLLHUP | POLLERR | POLLNVAL
 _EVWRITE = POLLOUT | POLLHUP | POLLERR | POLLNVAL
 _MAXWAITMS = 1_000_000_000  # Go's cap: 1e9 ms
 
-_mn = False  # more than one M: see the module docstring
+_mn = mode.register(globals())  # more than one M: see the module docstring
 
-
-def _setmn(on: bool) -> None:
-    global _mn
-    _mn = on
-
-
-add_mn_hook(_setmn)
 
 
 class pollPoller(netpollBreaker):

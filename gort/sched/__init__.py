@@ -6,7 +6,6 @@ creation and exit, deadlock detection, semaphores and the blocking pool.
 
 from .proc import (
     Deadlock,
-    add_mn_hook,
     add_teardown_hook,
     checkdead,
     execute,
@@ -51,7 +50,7 @@ from .traceback import goroutine_dump, goroutine_header, goroutine_stack
 
 __all__ = [
     "Deadlock", "G", "M", "P", "Sema", "_Gdead", "_Gidle", "_Grunnable", "_Grunning",
-    "_Gsyscall", "_Gwaiting", "add_mn_hook", "add_teardown_hook", "blocking", "checkdead",
+    "_Gsyscall", "_Gwaiting", "add_teardown_hook", "blocking", "checkdead",
     "execute",
     "findrunnable", "gList", "gQueue", "getg", "gomaxprocs", "gopark", "goready",
     "goroutine_dump", "goroutine_header", "goroutine_stack", "gosched", "goexit", "goyield",

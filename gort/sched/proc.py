@@ -24,7 +24,7 @@ What differs from Go, and why
   started), a cross-M goready goes through the owner's readyq (_pushother),
   and a shrinking procresize retires Ms instead of stopping them.
 * Locks only in M:N mode: with one M goroutines switch only in gopark, so
-  the runtime's structures take no locks; add_mn_hook tells every floor when
+  the runtime's structures take no locks; gort.sched.mnmode's mode tells every floor when
   a run goes M:N, before the second M starts.
 * No preemption: a goroutine runs until it calls into gort.  Go's sysmon
   preempts a runnext ping-pong pair that inherits its time slice for 10 ms;
@@ -51,6 +51,7 @@ from greenlet import GreenletExit, getcurrent, greenlet
 
 from . import synctest as _st
 from .goroutineleak import leakcheck_at_exit
+from .mnmode import mode
 from .runtime2 import (
     GFREE_MAX,
     GRFREE_IDLE,
@@ -136,33 +137,23 @@ _NETPOLL_HOOKS = ("netpoll", "netpollBreak")
 
 # M:N locking.  With one M, goroutines only switch inside gopark, so the
 # runtime's structures need no locks (the comments mark where Go locks).
-# When a run first goes above one P, every floor that keeps shared state is
-# told through its mn hook, *before* the second M starts (so no goroutine is
-# inside a critical section); from then on it takes its locks.  The hooks
-# are told False when the run ends, after the other Ms have exited.
-_mn = False
+# When a run first goes above one P, gort.sched.mnmode's ``mode`` flips,
+# *before* the second M starts (so no goroutine is inside a critical
+# section); from then on every floor takes its locks.  It flips back when
+# the run ends, after the other Ms have exited.  _mn mirrors mode.on.
+_mn = mode.register(globals())
 _deal = False  # M:N on a free-threaded build: newproc deals (runqputspread)
-_mn_hooks: list[Callable[[bool], None]] = []
 
 
-def add_mn_hook(fn: Callable[[bool], None]) -> None:
-    """Register fn(on): called with True when a second M is about to start,
-    with False when the run ends (Ms >= 2 only ever run with it True)."""
-    _mn_hooks.append(fn)
-    if _mn:
-        fn(True)
-
-
-def _setmn(on: bool) -> None:
-    global _mn, _deal
-    if _mn == on:
-        return
-    _mn = on
+def _dealhook(on: bool) -> None:
     # Deal new goroutines over the Ps only without a GIL (runqputspread);
     # read now: an extension may turn the GIL on at import, never back off.
+    global _deal
     _deal = on and not getattr(sys, "_is_gil_enabled", lambda: True)()
-    for fn in _mn_hooks:
-        fn(on)
+
+
+mode.onchange(_dealhook)
+_setmn = mode.set
 
 
 # --------------------------------------------------------------------------
@@ -427,7 +418,7 @@ def thread_entry(*fns: Callable[..., Any]) -> None:
     channel operations): a thread's first call of one makes the run M:N.
     Any other gort call from such a thread raises (getg's RuntimeError)."""
     for fn in fns:
-        _attachcodes.add(fn.__code__)
+        _attachcodes.update(mode.codes(fn))  # a specialised fn: both forms
 
 
 _prethreads: set[threading.Thread] = set()  # alive when the runtime started

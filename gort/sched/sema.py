@@ -12,7 +12,7 @@ Locking (M:N)
 ``Sema.lock`` is Go's ``semaRoot.lock``: it guards ``waiters`` and ``nwait``
 in every mode.  Go changes ``count`` with atomics (Xadd, and a CAS in
 cansemacquire); gort's CAS is a lock, so in M:N mode (``_mn``, set through
-proc's add_mn_hook before a second M starts) every read-modify-write of
+gort.sched.mnmode's mode before a second M starts) every read-modify-write of
 ``count`` also happens under ``Sema.lock``, and semrelease takes it always.
 With one M, goroutines switch only inside gopark, so the count's fast paths
 stay plain int updates and the lock is only taken by a goroutine that is
@@ -41,18 +41,12 @@ import threading
 from collections import deque
 from collections.abc import Callable
 
-from .proc import add_mn_hook, getg, gopark, goready, goyield
+from .mnmode import mode
+from .proc import getg, gopark, goready, goyield
 from .runtime2 import G, sudog, waitReasonSemacquire
 
-_mn = False  # M:N mode: take Sema.lock for count too (see the docstring)
+_mn = mode.register(globals())  # M:N mode: take Sema.lock for count too (see the docstring)
 
-
-def _mnhook(on: bool) -> None:
-    global _mn
-    _mn = on
-
-
-add_mn_hook(_mnhook)
 
 # Guards the first creation of any Sema's lock (double-checked).
 _rootlock = threading.Lock()

@@ -12,7 +12,7 @@ goroutine that starts waiting later.
 Locking (M:N): Go's ``notifyList.lock`` guards the list, and ``wait`` and
 ``notify`` change atomically.  gort takes ``notifyList.lock`` (made on
 first need under the module's ``_createlock``, double-checked) for all four
-fields, in M:N mode only (``_mn``, set through proc's add_mn_hook before a
+fields, in M:N mode only (``_mn``, set through gort.sched.mnmode's mode before a
 second M starts): with one M nothing here yields between a read and a
 write, so the list needs no lock.  A waiter parks with gopark's unlockf
 releasing the lock, so a notifier on another M that finds its sudog finds
@@ -30,19 +30,13 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from ..sched.proc import add_mn_hook, getg, gopark, goready, sched
+from ..sched.mnmode import mode
+from ..sched.proc import getg, gopark, goready, sched
 from ..sched.runtime2 import G, sudog, waitReasonSyncCondWait
 from .mutex import Locker, Mutex
 
-_mn = False  # M:N mode: notifyList.lock guards the list (see the docstring)
+_mn = mode.register(globals())  # M:N mode: notifyList.lock guards the list (see the docstring)
 
-
-def _mnhook(on: bool) -> None:
-    global _mn
-    _mn = on
-
-
-add_mn_hook(_mnhook)
 
 # Guards the first creation of a notifyList's lock (double-checked).
 _createlock = threading.Lock()

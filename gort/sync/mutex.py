@@ -29,7 +29,7 @@ TryLock, AddInt32 in Unlock and in a woken starving waiter.  gort's CAS is a
 lock: ``Mutex.mu`` (a threading.Lock, made on first need under the module's
 ``_mulock`` with a double check, so two Ms never publish two) guards every
 read-modify-write of ``state`` -- but only in M:N mode (``_mn``, set through
-proc's add_mn_hook before a second M starts).  With one M a goroutine gives
+gort.sched.mnmode's mode before a second M starts).  With one M a goroutine gives
 up the thread only inside gopark/gosched, never between a read and a write
 here, so the plain update *is* the CAS and the hot paths cost one global
 load more than before.  ``mu`` is held only for the CAS itself, never across
@@ -58,7 +58,7 @@ from time import monotonic
 from typing import Any, Protocol, runtime_checkable
 
 from ..sched.error import Panic
-from ..sched.proc import add_mn_hook
+from ..sched.mnmode import mode
 from ..sched.runtime2 import waitReasonSyncMutexLock
 from ..sched.sema import Sema, semacquire, semhandon, semKilledQueued, semKilledWoken, semrelease
 
@@ -69,15 +69,8 @@ mutexWaiterShift = 3
 # Go: starvationThresholdNs = 1e6.  gort's clock is float seconds.
 starvationThreshold = 1e-3
 
-_mn = False  # M:N mode: state updates go through Mutex._cas (see the docstring)
+_mn = mode.register(globals())  # M:N mode: state updates go through Mutex._cas (see the docstring)
 
-
-def _mnhook(on: bool) -> None:
-    global _mn
-    _mn = on
-
-
-add_mn_hook(_mnhook)
 
 # Guards the first creation of a Mutex's ``mu`` (double-checked).
 _mulock = threading.Lock()

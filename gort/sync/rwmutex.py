@@ -22,7 +22,7 @@ Locking (M:N): Go changes ``readerCount`` and ``readerWait`` with atomic
 adds (and a CAS in TryRLock/TryLock).  gort's atomics are a lock:
 ``RWMutex.mu`` (made on first need under the module's ``_mulock``, double-
 checked) guards both counters, in M:N mode only (``_mn``, set through
-proc's add_mn_hook before a second M starts).  With one M a goroutine
+gort.sched.mnmode's mode before a second M starts).  With one M a goroutine
 gives up the thread only inside gopark, never between a read and a write
 here, so the plain updates are atomic and the hot paths cost one global
 load more.  ``mu`` is held only for the add itself, never across the
@@ -39,22 +39,15 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from ..sched.proc import add_mn_hook
+from ..sched.mnmode import mode
 from ..sched.runtime2 import waitReasonSyncRWMutexLock, waitReasonSyncRWMutexRLock
 from ..sched.sema import Sema, semacquire, semhandon, semKilledQueued, semrelease
 from .mutex import Mutex, SyncError, mutexLocked
 
 rwmutexMaxReaders = 1 << 30
 
-_mn = False  # M:N mode: the counters change under RWMutex.mu (see the docstring)
+_mn = mode.register(globals())  # M:N mode: the counters change under RWMutex.mu (see the docstring)
 
-
-def _mnhook(on: bool) -> None:
-    global _mn
-    _mn = on
-
-
-add_mn_hook(_mnhook)
 
 # Guards the first creation of an RWMutex's ``mu`` (double-checked).
 _mulock = threading.Lock()

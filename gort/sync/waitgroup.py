@@ -6,7 +6,7 @@ keeps them as ``v`` (counter) and ``w`` (waiters), Go's local names for the
 two halves, and makes the word atomic the same way as the other sync types:
 with one M, no goroutine gives up the thread between a read and a write
 here, so plain updates are atomic; in M:N mode (``_mn``, set through proc's
-add_mn_hook before a second M starts) ``WaitGroup.mu`` -- made on first
+mnmode's mode before a second M starts) ``WaitGroup.mu`` -- made on first
 need under the module's ``_mulock``, double-checked -- guards ``v`` and
 ``w`` together: each of Go's Add, CAS and Load/Store of the word is one
 critical section of it.  It is never held across the semaphore.
@@ -42,20 +42,14 @@ from typing import Any
 from greenlet import getcurrent
 
 from ..sched import synctest as _st
-from ..sched.proc import _Goexit, add_mn_hook, getg, newproc
+from ..sched.mnmode import mode
+from ..sched.proc import _Goexit, getg, newproc
 from ..sched.runtime2 import waitReasonSynctestWaitGroupWait, waitReasonSyncWaitGroupWait
 from ..sched.sema import Sema, semacquire, semhandon, semKilledQueued, semrelease
 from .mutex import SyncError
 
-_mn = False  # M:N mode: v and w change under WaitGroup.mu (see the docstring)
+_mn = mode.register(globals())  # M:N mode: v and w change under WaitGroup.mu (see the docstring)
 
-
-def _mnhook(on: bool) -> None:
-    global _mn
-    _mn = on
-
-
-add_mn_hook(_mnhook)
 
 # Guards the first creation of a WaitGroup's ``mu`` (double-checked).
 _mulock = threading.Lock()

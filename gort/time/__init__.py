@@ -78,7 +78,8 @@ from greenlet import getcurrent
 
 from gort.chan import Chan, SynctestBubbleError
 from gort.sched import synctest as _st
-from gort.sched.proc import add_mn_hook, getg, gopark, goready, newproc
+from gort.sched.mnmode import mode
+from gort.sched.proc import getg, gopark, goready, newproc
 from gort.sched.runtime2 import G, _Gwaiting, waitReasonSleep
 
 from .timers import (
@@ -134,16 +135,9 @@ def now() -> float:
             return b.now
     return monotonic()
 
-_mn = False  # M:N: set by the scheduler's mn hook (see timers.py)
+_mn = mode.register(globals())  # M:N: set by the run's mode, gort.sched.mnmode (see timers.py)
 _clock = threading.Lock()  # M:N: makes Timer.c on its first read
 
-
-def _mnhook(on: bool) -> None:
-    global _mn
-    _mn = on
-
-
-add_mn_hook(_mnhook)
 
 
 def wall() -> float:

@@ -86,7 +86,7 @@ Concurrency
 -----------
 With one M the heap takes no lock: goroutines switch only inside gopark,
 and nothing here parks.  When a run goes M:N (GOMAXPROCS > 1) the
-scheduler's mn hook sets ``_mn`` before the second M starts, and from then
+run's mode (gort.sched.mnmode) sets ``_mn`` before the second M starts, and from then
 on ``_tlock`` (Go: ``timers.lock``; one heap, so one lock) guards the heap,
 ``_ndead``, ``_tpg``, every timer's ``when``/``hgen``/``seq``/fields, and a
 chantimer's ``blocked``/``arg`` (Go: ``t.mu``).  ``addtimer``/``deltimer``/
@@ -117,9 +117,9 @@ from gort.chan import _chanlock
 from gort.chan import send as _chansend
 from gort.sched import proc as _proc
 from gort.sched import synctest as _st
+from gort.sched.mnmode import mode
 from gort.sched.proc import (
     _panic,
-    add_mn_hook,
     add_teardown_hook,
     goready,
     newproc,
@@ -186,16 +186,9 @@ _tpg: G | None = None  # the timerproc goroutine of this runtime
 _sched = sched
 
 # M:N (module docstring): _tlock is taken only while _mn.
-_mn = False
+_mn = mode.register(globals())
 _tlock = threading.Lock()
 
-
-def _mnhook(on: bool) -> None:
-    global _mn
-    _mn = on
-
-
-add_mn_hook(_mnhook)
 
 
 def _unlock(gp: G, lock: threading.Lock) -> bool:

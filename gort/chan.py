@@ -90,8 +90,8 @@ from greenlet import getcurrent as _getcurrent
 
 from .sched import synctest as _st
 from .sched.error import Panic
-from .sched.mnmode import mode
-from .sched.proc import getg, getg_thread, gopark, goready, thread_entry
+from .sched.mnmode import lock, mode, specialise, unlock
+from .sched.proc import getg_thread, gopark, goready, thread_entry
 from .sched.runtime2 import (
     gList,
     sudog,
@@ -346,309 +346,14 @@ class Chan:
         # Go: c.bubble, the synctest bubble the channel was made in.
         self.bubble: Any = _curbubble() if _st.nbubbles else None
 
-    # -- c <- v ---------------------------------------------------------
-    # send/recv/recv_ok/__next__ are chansend/chanrecv with block=true, written out
-    # in full on purpose: one Python call per operation, the common waitq
-    # cases inlined (a lone waiter that is not a select), and the G's own
-    # sudog reused from g.waiting.  "Go: lock/unlock" marks where Go holds
-    # c.lock; gort takes no lock with one M (module docstring).  Under M:N
-    # each goes to Go's chansend/chanrecv with the lock (_chansend_mn,
-    # _chanrecv_mn): one global test is all that one M pays for it.
-
-    def send(self, v: Any) -> None:
-        """Send v, blocking until a receiver or buffer space takes it
-        (Go: ``c <- v``, chansend with block=true).
-
-        Raises ClosedChannelError if the channel is closed, or is closed
-        while this send waits.
-        """
-        if self.bubble is not None:
-            _bubblecheck(self, "send")
-        if _mn:
-            _chansend_mn(self, v, True)
-            return
-        # Go: lock(&c.lock)
-        if self.closed:
-            raise ClosedChannelError("send on closed channel")
-        q = self.recvq
-        sg = q.first
-        if sg is not None:
-            if sg.next is None and not sg.isSelect:
-                q.first = q.last = None
-            else:
-                sg = q.dequeue()
-                if sg is not None:
-                    sg.g.param = sg  # select reads which sudog won
-            if sg is not None:
-                # Go: send(): hand v straight to the waiting receiver;
-                # unlock, then goready.
-                sg.elem = v
-                sg.success = True
-                goready(sg.g)
-                return
-        buf = self.buf
-        if len(buf) < self.dataqsiz:
-            buf.append(v)
-            return
-        # Block: queue our sudog on sendq and park (Go: gopark with
-        # chanparkcommit, which unlocks c.lock once the G is waiting).
-        try:
-            gp = _getcurrent().gort_g  # getg(), inlined
-        except AttributeError:
-            gp = None
-        if gp is None:
-            gp = getg()
-        mysg = gp.waiting
-        if mysg is None:
-            mysg = gp.waiting = sudog(gp)
-        mysg.elem = v
-        q = self.sendq
-        x = q.last
-        if x is None:
-            q.first = q.last = mysg
-        else:
-            mysg.prev = x
-            x.next = mysg
-            q.last = mysg
-        try:
-            gopark(None, self, waitReasonChanSend, gp)  # lock: c, for synctest
-        except BaseException:
-            _leave(self, q, mysg)
-            raise
-        if not mysg.success:
-            raise ClosedChannelError("send on closed channel")
-
-    # -- <-c -------------------------------------------------------------
-
-    def recv(self) -> Any:
-        """Receive a value, blocking until one is there (Go: ``<-c``).
-
-        Returns None once the channel is closed and its buffer drained; use
-        recv_ok() to tell that apart from a None that was sent.
-        """
-        if self.bubble is not None:
-            _bubblecheck(self, "receive")
-        if _mn:
-            return _chanrecv_mn(self, True)[1]
-        # Go: lock(&c.lock)
-        buf = self.buf
-        q = self.sendq
-        sg = q.first
-        if sg is not None:
-            if sg.next is None and not sg.isSelect:
-                q.first = q.last = None
-            else:
-                sg = q.dequeue()
-                if sg is not None:
-                    sg.g.param = sg  # select reads which sudog won
-            if sg is not None:
-                # Go: recv(): unbuffered, take the sender's value; full
-                # buffer, take the head and put the sender's value at the
-                # tail.  Unlock, then goready the sender.
-                if buf:
-                    v = buf.popleft()
-                    buf.append(sg.elem)
-                else:
-                    v = sg.elem
-                sg.elem = None
-                sg.success = True
-                goready(sg.g)
-                return v
-        if buf:
-            return buf.popleft()
-        if self.closed:
-            return None
-        t = self.timer
-        if t is not None:  # Go 1.23: maybeRunChan (gort: the value comes back)
-            v = t.maybeRunChan()
-            if v is not None:
-                return v
-        try:
-            gp = _getcurrent().gort_g  # getg(), inlined
-        except AttributeError:
-            gp = None
-        if gp is None:
-            gp = getg()
-        mysg = gp.waiting
-        if mysg is None:
-            mysg = gp.waiting = sudog(gp)
-        # Block: queue our sudog on recvq and park (Go: chanparkcommit
-        # unlocks c.lock once the G is waiting).
-        q = self.recvq
-        x = q.last
-        if x is None:
-            q.first = q.last = mysg
-        else:
-            mysg.prev = x
-            x.next = mysg
-            q.last = mysg
-        if t is not None:
-            t.blockTimerChan(self)  # Go 1.23: blockTimerChan
-        try:
-            gopark(None, self, waitReasonChanReceive, gp)  # lock: c, for synctest
-        except BaseException:
-            _leave(self, q, mysg)
-            if t is not None:
-                t.unblockTimerChan(self)  # Go 1.23: unblockTimerChan
-            raise
-        if t is not None:
-            t.unblockTimerChan(self)  # Go 1.23: unblockTimerChan
-        v = mysg.elem
-        mysg.elem = None
-        return v
-
-    def recv_ok(self) -> tuple[Any, bool]:
-        """Receive ``(value, ok)`` (Go: ``v, ok := <-c``); ok is False only
-        when the channel is closed and drained (value is then None)."""
-        if self.bubble is not None:
-            _bubblecheck(self, "receive")
-        if _mn:
-            _, v, ok = _chanrecv_mn(self, True)
-            return v, ok
-        # Go: lock(&c.lock)
-        buf = self.buf
-        q = self.sendq
-        sg = q.first
-        if sg is not None:
-            if sg.next is None and not sg.isSelect:
-                q.first = q.last = None
-            else:
-                sg = q.dequeue()
-                if sg is not None:
-                    sg.g.param = sg  # select reads which sudog won
-            if sg is not None:
-                if buf:
-                    v = buf.popleft()
-                    buf.append(sg.elem)
-                else:
-                    v = sg.elem
-                sg.elem = None
-                sg.success = True
-                goready(sg.g)  # Go: unlock, then goready
-                return v, True
-        if buf:
-            return buf.popleft(), True
-        if self.closed:
-            return None, False
-        t = self.timer
-        if t is not None:  # Go 1.23: maybeRunChan (gort: the value comes back)
-            v = t.maybeRunChan()
-            if v is not None:
-                return v, True
-        try:
-            gp = _getcurrent().gort_g  # getg(), inlined
-        except AttributeError:
-            gp = None
-        if gp is None:
-            gp = getg()
-        mysg = gp.waiting
-        if mysg is None:
-            mysg = gp.waiting = sudog(gp)
-        # Block: queue our sudog on recvq and park (Go: chanparkcommit
-        # unlocks c.lock once the G is waiting).
-        q = self.recvq
-        x = q.last
-        if x is None:
-            q.first = q.last = mysg
-        else:
-            mysg.prev = x
-            x.next = mysg
-            q.last = mysg
-        if t is not None:
-            t.blockTimerChan(self)  # Go 1.23: blockTimerChan
-        try:
-            gopark(None, self, waitReasonChanReceive, gp)  # lock: c, for synctest
-        except BaseException:
-            _leave(self, q, mysg)
-            if t is not None:
-                t.unblockTimerChan(self)  # Go 1.23: unblockTimerChan
-            raise
-        if t is not None:
-            t.unblockTimerChan(self)  # Go 1.23: unblockTimerChan
-        v = mysg.elem
-        mysg.elem = None
-        return v, mysg.success
-
-    # -- for v := range c ------------------------------------------------
+    # -- c <- v, <-c, range c ---------------------------------------------
+    # send, recv, recv_ok and __next__ are chansend/chanrecv with block=true,
+    # made from their one source below (after chanrecv).
 
     def __iter__(self) -> Iterator[Any]:
         # A channel is its own iterator: a range over it keeps no state, so
         # any number of loops may consume the same channel.
         return self
-
-    def __next__(self) -> Any:
-        # recv_ok written out again, raising StopIteration for ok False: a
-        # range loop is the common consumer, and a second Python call per
-        # item cost ~150 ns (331 against 179 ns per item, cap-128 channel).
-        if self.bubble is not None:
-            _bubblecheck(self, "receive")
-        if _mn:
-            _, v, ok = _chanrecv_mn(self, True)
-            if not ok:
-                raise StopIteration
-            return v
-        buf = self.buf
-        q = self.sendq
-        sg = q.first
-        if sg is not None:
-            if sg.next is None and not sg.isSelect:
-                q.first = q.last = None
-            else:
-                sg = q.dequeue()
-                if sg is not None:
-                    sg.g.param = sg
-            if sg is not None:
-                if buf:
-                    v = buf.popleft()
-                    buf.append(sg.elem)
-                else:
-                    v = sg.elem
-                sg.elem = None
-                sg.success = True
-                goready(sg.g)
-                return v
-        if buf:
-            return buf.popleft()
-        if self.closed:
-            raise StopIteration
-        t = self.timer
-        if t is not None:  # Go 1.23: maybeRunChan (gort: the value comes back)
-            v = t.maybeRunChan()
-            if v is not None:
-                return v
-        try:
-            gp = _getcurrent().gort_g  # getg(), inlined
-        except AttributeError:
-            gp = None
-        if gp is None:
-            gp = getg()
-        mysg = gp.waiting
-        if mysg is None:
-            mysg = gp.waiting = sudog(gp)
-        q = self.recvq
-        x = q.last
-        if x is None:
-            q.first = q.last = mysg
-        else:
-            mysg.prev = x
-            x.next = mysg
-            q.last = mysg
-        if t is not None:
-            t.blockTimerChan(self)  # Go 1.23: blockTimerChan
-        try:
-            gopark(None, self, waitReasonChanReceive, gp)  # lock: c, for synctest
-        except BaseException:
-            _leave(self, q, mysg)
-            if t is not None:
-                t.unblockTimerChan(self)  # Go 1.23: unblockTimerChan
-            raise
-        if t is not None:
-            t.unblockTimerChan(self)  # Go 1.23: unblockTimerChan
-        v = mysg.elem
-        mysg.elem = None
-        if not mysg.success:
-            raise StopIteration
-        return v
 
     # -- close, len, cap ---------------------------------------------------
 
@@ -812,6 +517,34 @@ def recv(c: Chan, sg: sudog) -> Any:
     return v
 
 
+# --------------------------------------------------------------------------
+# chansend, chanrecv and closechan: each written once, in Go's shape, with
+# Go's lock(&c.lock)/unlock(&c.lock).  @specialise (gort/sched/mnmode.py)
+# makes two forms of each from this one source: with one M the lock lines
+# are dropped (no goroutine can get in between: they switch only in
+# gopark), under M:N they take c.lock.  Chan.send/recv/recv_ok/__next__
+# are the same functions with block=true bound and the results shaped for
+# the method (below), so the compiled hot path of ``c.send(v)`` is this
+# text.  The common cases of waitq.dequeue/enqueue (one waiter that is not
+# a select) and getg are inlined: together ~25% of a ping-pong round trip.
+# A thread that is not an M (docs/design.md, "Threads") comes here too,
+# once the run is M:N; if it must block, it parks with its thread G.
+
+
+def _getgslow(held: Any) -> Any:
+    """getg for a caller that is not a goroutine: a plain thread's G
+    (getg_thread), or the first goroutine of a lazily started runtime.  Off
+    the fast path, with c.lock held under M:N (``held``): released if the
+    lookup raises, so that a bad caller leaves the channel usable."""
+    try:
+        return getg_thread()
+    except BaseException:
+        if held is not None:
+            held.release()
+        raise
+
+
+@specialise
 def chansend(c: Chan | None, v: Any, block: bool) -> bool:
     """Go: chansend(c, ep, block).  Returns whether v was sent.
 
@@ -827,30 +560,73 @@ def chansend(c: Chan | None, v: Any, block: bool) -> bool:
         raise AssertionError("unreachable")
     if c.bubble is not None:
         _bubblecheck(c, "send")
-    if block:
-        c.send(v)
-        return True
-    # Go's lock-free fast path: open and full -> fail without the lock.
-    # Each test is one read; Go's reasoning holds under M:N as well: the
-    # channel was open and full at the moment its fullness was read.
-    if not c.closed and (c.recvq.first is None if c.dataqsiz == 0
-                         else len(c.buf) >= c.dataqsiz):
+    # Go's fast path: a non-blocking send on an open, full channel fails
+    # without the lock.  Each test is one read; the channel was open and
+    # full at the moment its fullness was read.
+    if not block and not c.closed and (c.recvq.first is None if c.dataqsiz == 0
+                                       else len(c.buf) >= c.dataqsiz):
         return False
-    if _mn:
-        return _chansend_mn(c, v, False)
-    # Go: lock(&c.lock)
+    lock(c.lock or _chanlock(c))
     if c.closed:
+        unlock(c.lock)
         raise ClosedChannelError("send on closed channel")
-    sg = c.recvq.dequeue()
+    q = c.recvq
+    sg = q.first  # Go: sg := c.recvq.dequeue()
     if sg is not None:
-        send(c, sg, v)
+        if sg.next is None and not sg.isSelect:
+            q.first = q.last = None
+        else:
+            sg = q.dequeue()
+    if sg is not None:
+        # Go: send(c, sg, ep, func() { unlock(&c.lock) }): hand v straight
+        # to the waiting receiver, unlock, then goready.
+        sg.elem = v
+        sg.success = True
+        gp = sg.g
+        gp.param = sg  # a select learns which of its cases won
+        unlock(c.lock)
+        goready(gp)
         return True
-    if len(c.buf) < c.dataqsiz:
-        c.buf.append(v)
+    buf = c.buf
+    if len(buf) < c.dataqsiz:  # Go: c.qcount < c.dataqsiz: space in the buffer
+        buf.append(v)
+        unlock(c.lock)
         return True
-    return False
+    if not block:
+        unlock(c.lock)
+        return False
+    # Block on the channel: queue our sudog on sendq and park.
+    try:
+        gp = _getcurrent().gort_g  # Go: gp := getg()
+    except AttributeError:
+        gp = None
+    if gp is None:
+        gp = _getgslow(c.lock if _mn else None)
+    mysg = gp.waiting  # Go: acquireSudog (one per G here: module docstring)
+    if mysg is None:
+        mysg = gp.waiting = sudog(gp)
+    mysg.elem = v
+    q = c.sendq
+    x = q.last  # Go: c.sendq.enqueue(mysg)
+    if x is None:
+        q.first = q.last = mysg
+    else:
+        mysg.prev = x
+        x.next = mysg
+        q.last = mysg
+    try:
+        # chanparkcommit unlocks c.lock once the G is marked waiting; gopark
+        # gets the channel as its lock argument, so synctest can tell whose.
+        gopark(_chanparkcommit if _mn else None, c, waitReasonChanSend, gp)
+    except BaseException:
+        _leave(c, q, mysg)
+        raise
+    if not mysg.success:  # Go: closed = !mysg.success
+        raise ClosedChannelError("send on closed channel")
+    return True
 
 
+@specialise
 def chanrecv(c: Chan | None, block: bool) -> tuple[bool, Any, bool]:
     """Go: chanrecv(c, ep, block) -> (selected, received), plus the value.
 
@@ -866,34 +642,91 @@ def chanrecv(c: Chan | None, block: bool) -> tuple[bool, Any, bool]:
         raise AssertionError("unreachable")
     if c.bubble is not None:
         _bubblecheck(c, "receive")
-    if block:
-        v, ok = c.recv_ok()
-        return True, v, ok
-    if _mn:
-        return _chanrecv_mn(c, False)
-    # Go's lock-free fast path: empty and open -> fail without the lock.
-    # (With one M nothing can race in between, so Go's re-check of
-    # emptiness after seeing closed is folded in.)
-    if not c.buf and c.sendq.first is None:
+    t = c.timer
+    # Go's fast path: a non-blocking receive from an empty, open channel
+    # fails without the lock.  Empty is read again after closed: it may have
+    # been refilled and closed in between.  (A timer channel may have a
+    # value due: Go 1.23's maybeRunChan, below.)
+    if not block and t is None and not c.buf and c.sendq.first is None:
         if not c.closed:
-            t = c.timer
-            if t is not None:  # Go 1.23: maybeRunChan (gort: the value comes back)
-                v = t.maybeRunChan()
-                if v is not None:
-                    return True, v, True
             return False, None, False
-        return True, None, False
-    # Go: lock(&c.lock)
-    sg = c.sendq.dequeue()
+        if not c.buf and c.sendq.first is None:
+            return True, None, False
+    lock(c.lock or _chanlock(c))
+    q = c.sendq
+    sg = q.first  # Go: sg := c.sendq.dequeue()
     if sg is not None:
-        return True, recv(c, sg), True
-    if c.buf:
-        return True, c.buf.popleft(), True
+        if sg.next is None and not sg.isSelect:
+            q.first = q.last = None
+        else:
+            sg = q.dequeue()
+    buf = c.buf
+    if sg is not None:
+        # Go: recv(c, sg, ep, func() { unlock(&c.lock) }): unbuffered, take
+        # the sender's value; full buffer, take the head and put the
+        # sender's value at the tail.  Unlock, then goready the sender.
+        if buf:
+            v = buf.popleft()
+            buf.append(sg.elem)
+        else:
+            v = sg.elem
+        sg.elem = None
+        sg.success = True
+        gp = sg.g
+        gp.param = sg
+        unlock(c.lock)
+        goready(gp)
+        return True, v, True
+    if buf:  # Go: c.qcount > 0: receive directly from the queue
+        v = buf.popleft()
+        unlock(c.lock)
+        return True, v, True
     if c.closed:
+        unlock(c.lock)
         return True, None, False
-    return False, None, False
+    if t is not None:  # Go 1.23: maybeRunChan (gort: the value comes back)
+        v = t.maybeRunChan()
+        if v is not None:
+            unlock(c.lock)
+            return True, v, True
+    if not block:
+        unlock(c.lock)
+        return False, None, False
+    # Block on the channel: queue our sudog on recvq and park.
+    try:
+        gp = _getcurrent().gort_g  # Go: gp := getg()
+    except AttributeError:
+        gp = None
+    if gp is None:
+        gp = _getgslow(c.lock if _mn else None)
+    mysg = gp.waiting  # Go: acquireSudog
+    if mysg is None:
+        mysg = gp.waiting = sudog(gp)
+    q = c.recvq
+    x = q.last  # Go: c.recvq.enqueue(mysg)
+    if x is None:
+        q.first = q.last = mysg
+    else:
+        mysg.prev = x
+        x.next = mysg
+        q.last = mysg
+    if t is not None:
+        t.blockTimerChan(c)  # Go 1.23: blockTimerChan, under c.lock
+    try:
+        gopark(_chanparkcommit if _mn else None, c, waitReasonChanReceive, gp)
+    except BaseException:
+        _leave(c, q, mysg)
+        if t is not None:
+            t.unblockTimerChan(c)
+        raise
+    if t is not None:
+        t.unblockTimerChan(c)  # Go 1.23: unblockTimerChan
+    v = mysg.elem
+    mysg.elem = None
+    return True, v, mysg.success
 
 
+@specialise
 def closechan(c: Chan | None) -> None:
     """Go: closechan(c).  Wake every waiter: receivers get (None, False),
     senders raise ClosedChannelError when they run."""
@@ -901,13 +734,9 @@ def closechan(c: Chan | None) -> None:
         raise ClosedChannelError("close of nil channel")
     if c.bubble is not None:
         _bubblecheck(c, "close")
-    mn = _mn
-    if mn:
-        lock = c.lock or _chanlock(c)
-        lock.acquire()  # Go: lock(&c.lock)
+    lock(c.lock or _chanlock(c))
     if c.closed:
-        if mn:
-            lock.release()
+        unlock(c.lock)
         raise ClosedChannelError("close of closed channel")
     c.closed = True
     glist = gList()
@@ -932,168 +761,47 @@ def closechan(c: Chan | None) -> None:
         glist.push(gp)
         sg = q.dequeue()
     # Go: unlock(&c.lock), and only then ready the Gs.
-    if mn:
-        lock.release()
+    unlock(c.lock)
     gp = glist.pop()
     while gp is not None:
         goready(gp)
         gp = glist.pop()
 
 
-# --------------------------------------------------------------------------
-# M:N: Go's chansend and chanrecv as Go writes them, under c.lock.  A
-# thread that is not an M (docs/design.md, "Threads") always comes here
-# (the run is M:N before it touches a channel) and, if it must block, parks
-# with its thread G (getg_thread): the sudog's waiter is that thread.  Each
-# hand-off writes the sudog, unlocks, then readies the partner; a parking G
-# queues its sudog under the lock and gopark's unlockf (_chanparkcommit)
-# drops it once the G is marked waiting.  The G is looked up before the
-# lock is taken (getg raises on a thread that is not an M).  As in the
-# single-M methods, getg and the lone-waiter case of the queues are
-# inlined (together ~25% of a same-M ping-pong round trip here).
+# What the compiler makes of ``c <- v``, ``<-c``, ``v, ok := <-c`` and
+# ``for v := range c``: chansend/chanrecv with block=true, c a Chan (the
+# nil channel is NilChan, which overrides these), the results shaped for
+# each.  One compiled function per method: one Python call per operation.
+_METHOD = {"block": True}
+_NOTNIL = {"c is None or c is nilchan": False}
 
+Chan.send = specialise(  # type: ignore[method-assign]
+    chansend, name="send", qualname="Chan.send", bind=_METHOD, assume=_NOTNIL,
+    returns="return", doc="""Send v, blocking until a receiver or buffer space takes it
+        (Go: ``c <- v``, chansend with block=true).
 
-def _chansend_mn(c: Chan, v: Any, block: bool) -> bool:
-    if block:
-        try:
-            gp = _getcurrent().gort_g  # getg(), inlined
-        except AttributeError:
-            gp = None
-        if gp is None:
-            gp = getg_thread()  # a thread that is not an M gets its thread G
-    lock = c.lock or _chanlock(c)
-    lock.acquire()
-    if c.closed:
-        lock.release()
-        raise ClosedChannelError("send on closed channel")
-    q = c.recvq
-    sg = q.first
-    if sg is not None:
-        if sg.next is None and not sg.isSelect:
-            q.first = q.last = None
-        else:
-            sg = q.dequeue()
-    if sg is not None:
-        # Go: send(c, sg, ep, func() { unlock(&c.lock) })
-        sg.elem = v
-        sg.success = True
-        g = sg.g
-        g.param = sg  # a select learns which of its cases won
-        lock.release()
-        goready(g)
-        return True
-    buf = c.buf
-    if len(buf) < c.dataqsiz:
-        buf.append(v)
-        lock.release()
-        return True
-    if not block:
-        lock.release()
-        return False
-    mysg = gp.waiting
-    if mysg is None:
-        mysg = gp.waiting = sudog(gp)
-    mysg.elem = v
-    q = c.sendq
-    x = q.last  # q.enqueue(mysg), inlined
-    if x is None:
-        q.first = q.last = mysg
-    else:
-        mysg.prev = x
-        x.next = mysg
-        q.last = mysg
-    try:
-        gopark(_chanparkcommit, c, waitReasonChanSend, gp)
-    except BaseException:
-        _leave(c, q, mysg)
-        raise
-    if not mysg.success:
-        raise ClosedChannelError("send on closed channel")
-    return True
+        Raises ClosedChannelError if the channel is closed, or is closed
+        while this send waits.""")
+Chan.recv = specialise(  # type: ignore[method-assign]
+    chanrecv, name="recv", qualname="Chan.recv", bind=_METHOD, assume=_NOTNIL,
+    returns="return {1}", doc="""Receive a value, blocking until one is there (Go: ``<-c``).
 
+        Returns None once the channel is closed and its buffer drained; use
+        recv_ok() to tell that apart from a None that was sent.""")
+Chan.recv_ok = specialise(  # type: ignore[method-assign]
+    chanrecv, name="recv_ok", qualname="Chan.recv_ok", bind=_METHOD, assume=_NOTNIL,
+    returns="return {1}, {2}", doc="""Receive ``(value, ok)`` (Go: ``v, ok := <-c``).
 
-def _chanrecv_mn(c: Chan, block: bool) -> tuple[bool, Any, bool]:
-    t = c.timer
-    if not block and t is None:
-        # Go's lock-free fast path: empty and open -> fail.  Empty is read
-        # again after closed: it may have been refilled and closed in between.
-        if not c.buf and c.sendq.first is None:
-            if not c.closed:
-                return False, None, False
-            if not c.buf and c.sendq.first is None:
-                return True, None, False
-    if block:
-        try:
-            gp = _getcurrent().gort_g  # getg(), inlined
-        except AttributeError:
-            gp = None
-        if gp is None:
-            gp = getg_thread()  # a thread that is not an M gets its thread G
-    lock = c.lock or _chanlock(c)
-    lock.acquire()
-    q = c.sendq
-    sg = q.first
-    if sg is not None:
-        if sg.next is None and not sg.isSelect:
-            q.first = q.last = None
-        else:
-            sg = q.dequeue()
-    if sg is not None:
-        # Go: recv(c, sg, ep, func() { unlock(&c.lock) })
-        buf = c.buf
-        if buf:
-            v = buf.popleft()
-            buf.append(sg.elem)
-        else:
-            v = sg.elem
-        sg.elem = None
-        sg.success = True
-        g = sg.g
-        g.param = sg
-        lock.release()
-        goready(g)
-        return True, v, True
-    buf = c.buf
-    if buf:
-        v = buf.popleft()
-        lock.release()
-        return True, v, True
-    if c.closed:
-        lock.release()
-        return True, None, False
-    if t is not None:  # Go 1.23: maybeRunChan (gort: under c.lock, the value comes back)
-        v = t.maybeRunChan()
-        if v is not None:
-            lock.release()
-            return True, v, True
-    if not block:
-        lock.release()
-        return False, None, False
-    mysg = gp.waiting
-    if mysg is None:
-        mysg = gp.waiting = sudog(gp)
-    q = c.recvq
-    x = q.last  # q.enqueue(mysg), inlined
-    if x is None:
-        q.first = q.last = mysg
-    else:
-        mysg.prev = x
-        x.next = mysg
-        q.last = mysg
-    if t is not None:
-        t.blockTimerChan(c)  # Go 1.23: blockTimerChan, under c.lock
-    try:
-        gopark(_chanparkcommit, c, waitReasonChanReceive, gp)
-    except BaseException:
-        _leave(c, q, mysg)
-        if t is not None:
-            t.unblockTimerChan(c)
-        raise
-    if t is not None:
-        t.unblockTimerChan(c)  # Go 1.23: unblockTimerChan
-    v = mysg.elem
-    mysg.elem = None
-    return True, v, mysg.success
+        ok is False only when the channel is closed and drained (value is
+        then None).""")
+Chan.__next__ = specialise(  # type: ignore[method-assign]
+    chanrecv, name="__next__", qualname="Chan.__next__", bind=_METHOD, assume=_NOTNIL,
+    returns="if not {2}: raise StopIteration\nreturn {1}",
+    doc="One step of ``for v in c`` (Go: ``for v := range c``).")
+Chan.send.__annotations__ = {"v": "Any", "return": "None"}
+Chan.recv.__annotations__ = {"return": "Any"}
+Chan.recv_ok.__annotations__ = {"return": "tuple[Any, bool]"}
+Chan.__next__.__annotations__ = {"return": "Any"}
 
 
 # A thread that is not an M enters through these (docs/design.md, "Threads").

@@ -184,7 +184,7 @@ def check_requires(names: tuple[str, ...]) -> None:
     """Resolve each dotted name ("gort.sync.WaitGroup", "gevent"), importing
     submodules as needed; raise Missing naming the first that is absent.
     A name ending in "()" must be callable ("gort.chan()": the function,
-    not only the module gort/chan.py)."""
+    not only the module gort/hchan.py)."""
     for dotted in names:
         want_call = dotted.endswith("()")
         dotted = dotted.removesuffix("()")

@@ -17,7 +17,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-from .chan import Chan, ClosedChannelError, chan, nilchan
+from .hchan import Chan, ClosedChannelError, chan, nilchan
 from .sched import Deadlock, blocking, goexit, gomaxprocs, gosched, num_goroutine, run
 from .sched import newproc as _newproc
 from .sched.error import Panic

@@ -86,7 +86,7 @@ from collections.abc import Callable
 from datetime import datetime as _datetime
 from typing import Any
 
-from gort.chan import Chan, closechan, nilchan
+from gort.hchan import Chan, closechan, nilchan
 from gort.sched.mnmode import mode
 from gort.sched.proc import newproc, sched
 from gort.selectgo import _polltimers, recv, select

@@ -49,7 +49,7 @@ Where gort differs, and why
 * Like Go's compiler, a select with one case is the plain channel
   operation (wait reason "chan receive"/"chan send"), and one case plus
   default is the non-blocking form (Go: selectnbsend/selectnbrecv).
-* Locks.  With one M no channel lock is taken (see gort/chan.py), so
+* Locks.  With one M no channel lock is taken (see gort/hchan.py), so
   pass 1 needs no lock order: lockorder is computed where the queues first
   need it, in pass 2 (from pollorder, as Go's heap sort is, so cases on one
   channel keep a random relative order).  M:N (``_mn``, set by the
@@ -69,7 +69,7 @@ Where gort differs, and why
 * A select that takes its default while a timer is due yields first
   (``_polltimers``): without preemption, a goroutine that polls in a loop
   would otherwise starve timerproc, and with it every timeout.
-* Go 1.23 timer channels (see gort/chan.py and gort/time/timers.py): pass 1
+* Go 1.23 timer channels (see gort/hchan.py and gort/time/timers.py): pass 1
   asks a timer channel's empty receive case ``t.maybeRunChan()`` when it
   reaches it in pollorder (Go asks every timer case first, and buffers what
   it gets; gort takes the value only for the case it is examining, so a
@@ -90,9 +90,9 @@ from typing import Any
 
 from greenlet import getcurrent as _getcurrent
 
-from .chan import Chan, ClosedChannelError, _bubblecheck, _chanlock, chanrecv, chansend, nilchan
-from .chan import recv as _recvfrom
-from .chan import send as _sendto
+from .hchan import Chan, ClosedChannelError, _bubblecheck, _chanlock, chanrecv, chansend, nilchan
+from .hchan import recv as _recvfrom
+from .hchan import send as _sendto
 from .sched import synctest as _st
 from .sched.mnmode import mode
 from .sched.proc import getg_thread, gopark, gosched, sched, thread_entry
@@ -150,11 +150,6 @@ def send(ch: Chan | None, v: Any) -> tuple:
     return (caseSend, ch, v)
 
 
-def selectgo(cases: tuple | list, block: bool) -> tuple[int, Any, bool]:
-    """Go: selectgo.  Returns (casi, value, recvOK); casi -1 is the default."""
-    return select(*cases, default=not block)
-
-
 def _badcase(cases: tuple) -> TypeError:
     """The error for the first case that is not a recv/send case."""
     i, cas = -1, None
@@ -174,9 +169,10 @@ _NPERM = 5
 _PERMS = [tuple(itertools.permutations(range(n))) for n in range(_NPERM + 1)]
 
 
-def select(*cases: tuple, default: bool = False) -> tuple[int, Any, bool]:
+def selectgo(*cases: tuple, default: bool = False) -> tuple[int, Any, bool]:
     """Wait until one of the cases can proceed, do it, and say which
-    (Go: the select statement; the runtime's selectgo).
+    (Go: the select statement, which the compiler lowers to selectgo;
+    public as ``gort.select``).
 
     Cases are ``gort.recv(ch)`` and ``gort.send(ch, v)``.  Returns
     ``(index, value, ok)``: the index of the case that ran; for a receive,
@@ -381,7 +377,7 @@ def select(*cases: tuple, default: bool = False) -> tuple[int, Any, bool]:
         for c in tchans:
             c.timer.blockTimerChan(c)  # Go 1.23: blockTimerChan
     # g.waiting holds the sudog list while parked (Go); a channel op's
-    # idle sudog, if any, is kept there otherwise (gort/chan.py).
+    # idle sudog, if any, is kept there otherwise (gort/hchan.py).
     saved = gp.waiting
     gp.waiting = sglist
     try:
@@ -433,7 +429,7 @@ def _polltimers() -> None:
     goroutine polling ``select(..., default=True)`` in a loop would never let
     it).  Go runs timers on every P's scheduling rounds and preempts a
     goroutine that never blocks; Go 1.23's timer channels also check the
-    clock when polled, which gort/chan.py does too.  The cost on the
+    clock when polled, which gort/hchan.py does too.  The cost on the
     default path: one read of sched.timer0when while no timer is pending,
     plus a clock read while one is.  The select still returns its default:
     the caller's next poll sees what the timers did.  Also called by
@@ -513,4 +509,7 @@ def _dequeueall(cases: tuple | list, sglist: sudog | None, won: sudog | None,
         sg = nxt
 
 
-thread_entry(select, selectgo)  # a thread's select (docs/design.md, "Threads")
+# The public name (Go's statement); the algorithm keeps the runtime's name.
+select = selectgo
+
+thread_entry(selectgo)  # a thread's select (docs/design.md, "Threads")

@@ -46,7 +46,7 @@ from typing import Any
 
 from . import context as _context
 from . import netpoll as _netpoll  # noqa: F401 - the poller: signals wake it
-from .chan import Chan, ClosedChannelError, chansend
+from .hchan import Chan, ClosedChannelError, chansend
 from .sched import proc as _proc
 from .sched.proc import add_teardown_hook, getg, gopark, goready, newproc, sched
 

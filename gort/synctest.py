@@ -45,7 +45,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .chan import SynctestBubbleError
+from .hchan import SynctestBubbleError
 from .sched import synctest as _st
 from .sched.proc import Deadlock, _Goexit, getg, gopark, newproc, sched
 from .sched.runtime2 import waitReasonSynctestRun, waitReasonSynctestWait

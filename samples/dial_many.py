@@ -25,7 +25,7 @@ import gort
 import gort.net
 import gort.sync
 import gort.time
-from gort.chan import Chan
+from gort.hchan import Chan
 
 
 def probe(address: Any, timeout: float) -> tuple[str, str, float]:

@@ -1,4 +1,4 @@
-"""Channels (gort/chan.py): Go's runtime/chan_test.go cases ported, close
+"""Channels (gort/hchan.py): Go's runtime/chan_test.go cases ported, close
 semantics and panics, len/cap, iteration, the nil channel, the non-blocking
 internal forms, wait reasons, deadlocks, and cleanup after a killed waiter."""
 
@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 
 import gort
-from gort.chan import Chan, chanrecv, chansend, closechan
+from gort.hchan import Chan, chanrecv, chansend, closechan
 from gort.sched import goroutine_dump
 from gort.sched.proc import getg, sched
 from gort.sched.runtime2 import _Gwaiting

@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import gort
-from gort.chan import chanrecv, chansend
+from gort.hchan import chanrecv, chansend
 
 _SENDS = [
     st.tuples(st.just("nb_send"), st.integers(0, 99)),

@@ -1,4 +1,4 @@
-"""Channels, select and timers under M:N (GOMAXPROCS > 1): gort/chan.py,
+"""Channels, select and timers under M:N (GOMAXPROCS > 1): gort/hchan.py,
 gort/selectgo.py and gort/time.
 
 Every test runs with 2 and 4 Ps (each P its own M, an OS thread) and
@@ -34,10 +34,10 @@ import gort
 import gort.selectgo
 import gort.time
 import gort.time.timers
-from gort.chan import _chanlock, chanrecv, chansend
+from gort.hchan import _chanlock, chanrecv, chansend
 from gort.time.timers import numtimers
 
-_chanmod = sys.modules["gort.chan"]  # gort.chan is the constructor function
+_chanmod = sys.modules["gort.hchan"]
 
 PROCS = [2, 4, pytest.param(2, id="2-chaos")]
 pytestmark = pytest.mark.timeout(60)

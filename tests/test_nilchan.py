@@ -12,7 +12,7 @@ import pytest
 import gort
 import gort.time as gtime
 from gort import context
-from gort.chan import chanrecv, chansend, closechan
+from gort.hchan import chanrecv, chansend, closechan
 from gort.sched.proc import sched
 
 

@@ -16,7 +16,7 @@ import pytest
 
 import gort
 import gort.time as gtime
-from gort.chan import chanrecv
+from gort.hchan import chanrecv
 from gort.sched import proc
 from gort.time import timers
 

@@ -68,7 +68,7 @@ from .runtime2 import (
 EPOCH = 1.0
 WALLEPOCH = 946684800.0
 
-nbubbles = 0  # live bubbles; gort.time and gort.chan look no further while 0
+nbubbles = 0  # live bubbles; gort.time and gort.hchan look no further while 0
 used = False  # a bubble has existed in this process: its channels may outlive it
 _ids = count(1).__next__
 

@@ -37,7 +37,7 @@ from types import TracebackType
 from typing import Any
 
 from .. import context
-from ..chan import Chan, chansend
+from ..hchan import Chan, chansend
 from ..sched.proc import newproc
 from .mutex import SyncError
 from .once import Once

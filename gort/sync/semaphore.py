@@ -32,8 +32,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..chan import Chan, chanrecv, closechan
 from ..context import Context
+from ..hchan import Chan, chanrecv, closechan
 from ..selectgo import recv, select
 from .mutex import Mutex, SyncError
 

@@ -30,7 +30,7 @@ from collections.abc import Callable, Hashable
 from types import TracebackType
 from typing import Any, NamedTuple
 
-from ..chan import Chan
+from ..hchan import Chan
 from ..sched.proc import goexit, newproc
 from .mutex import Mutex
 from .waitgroup import WaitGroup

@@ -76,7 +76,7 @@ from typing import Any
 
 from greenlet import getcurrent
 
-from gort.chan import Chan, SynctestBubbleError
+from gort.hchan import Chan, SynctestBubbleError
 from gort.sched import synctest as _st
 from gort.sched.mnmode import mode
 from gort.sched.proc import getg, gopark, goready, newproc

@@ -113,8 +113,8 @@ from math import nextafter
 from time import monotonic
 from typing import Any
 
-from gort.chan import _chanlock
-from gort.chan import send as _chansend
+from gort.hchan import _chanlock
+from gort.hchan import send as _chansend
 from gort.sched import proc as _proc
 from gort.sched import synctest as _st
 from gort.sched.mnmode import mode

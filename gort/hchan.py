@@ -1,5 +1,15 @@
 """Channels: hchan, its wait queues, send, receive and close.
 
+Invariants (Go's, at every point where no goroutine is inside an
+operation on c; tests/test_chan_model.py checks them):
+
+1. At most one of ``c.sendq`` and ``c.recvq`` is non-empty, except for one
+   goroutine whose select both sends to and receives from c.
+2. Buffered and ``len(c.buf) > 0``: ``c.recvq`` is empty.
+3. Buffered and ``len(c.buf) < c.dataqsiz``: ``c.sendq`` is empty.
+4. ``c.closed`` only goes from False to True, under c.lock; a closed
+   channel's ``sendq`` stays empty.
+
 Go: src/runtime/chan.go (makechan, chansend, chanrecv, closechan, send,
 recv, waitq.enqueue/dequeue/dequeueSudoG).  The names and the algorithm are
 Go's; ``Chan`` is Go's ``hchan`` and its methods are what the compiler turns
@@ -73,8 +83,9 @@ Where gort differs, and why
   asked, so a timer channel's buffer stays empty and the buffered fast
   paths need no hook.  len() needs none either: it is 0 (Go 1.23 calls
   maybeRunChan there only in asynctimerchan mode).
-* The name ``gort.chan`` is the constructor function; this module is
-  ``sys.modules["gort.chan"]`` (``from gort.chan import Chan`` works).
+* The module is named after Go's type, ``hchan``, not after chan.go:
+  ``gort.chan`` is the constructor function (Go's ``make(chan T, n)``), and
+  a module of that name would be shadowed by it.
 """
 
 from __future__ import annotations

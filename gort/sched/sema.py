@@ -41,7 +41,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 
-from .mnmode import mode
+from .mnmode import lock, mode, specialise, unlock
 from .proc import getg, gopark, goready, goyield
 from .runtime2 import G, sudog, waitReasonSemacquire
 
@@ -160,46 +160,32 @@ def semacquire(s: Sema, lifo: bool = False, reason: str = waitReasonSemacquire,
             return
 
 
+@specialise
 def semrelease(s: Sema, handoff: bool = False) -> None:
     """Increment s.count and wake the first waiter (Go: semrelease1).
 
     With handoff the count goes straight to that waiter (it cannot be
     stolen by a newcomer) and the caller yields so the waiter runs now.
+    Go does the Xadd, the first nwait check and the hand-off's
+    cansemacquire with atomics, outside root.lock; gort's atomics are that
+    lock (module docstring), so under M:N they share one critical section.
+    With one M no lock is taken at all (gort/sched/mnmode.py).
     """
-    if _mn:
-        _semrelease_mn(s, handoff)
+    lock(s.lock or _rootinit(s))
+    s.count += 1  # Go: atomic.Xadd(addr, 1)
+    # Easy case: no waiters?  (Go checks nwait before and after the lock.)
+    if s.nwait == 0 or not s.waiters:
+        unlock(s.lock)
         return
-    s.count += 1
-    if s.nwait == 0:
-        return
-    with s.lock:
-        if s.nwait == 0 or not s.waiters:
-            return
-        sd = s.waiters.popleft()
-        s.nwait -= 1
-    if handoff and cansemacquire(s):
-        sd.ticket = 1
-    goready(sd.g)
-    if sd.ticket == 1:
-        goyield()
-
-
-def _semrelease_mn(s: Sema, handoff: bool) -> None:
-    """semrelease under M:N: Go's Xadd, its unlocked nwait check and the
-    hand-off's cansemacquire all become one critical section of s.lock."""
-    lock = s.lock or _rootinit(s)
-    with lock:
-        s.count += 1
-        if s.nwait == 0 or not s.waiters:
-            return
-        sd = s.waiters.popleft()
-        s.nwait -= 1
-        ticket = 0
-        if handoff and s.count > 0:
-            s.count -= 1
-            ticket = sd.ticket = 1
+    sd = s.waiters.popleft()  # Go: root.dequeue(addr)
+    s.nwait -= 1
+    ticket = 0
+    if handoff and s.count > 0:  # Go: cansemacquire(addr)
+        s.count -= 1
+        ticket = sd.ticket = 1
+    unlock(s.lock)
     # The waiter reads its ticket only after this goready wakes it.
-    goready(sd.g)
+    goready(sd.g)  # Go: readyWithTime
     if ticket:
         goyield()
 

@@ -751,26 +751,17 @@ def closechan(c: Chan | None) -> None:
         raise ClosedChannelError("close of closed channel")
     c.closed = True
     glist = gList()
-    # Release all readers.
-    q = c.recvq
-    sg = q.dequeue()
-    while sg is not None:
-        sg.elem = None
-        sg.success = False
-        gp = sg.g
-        gp.param = sg
-        glist.push(gp)
+    # Release all readers, then all writers (Go: two loops; writers raise
+    # ClosedChannelError when they run).
+    for q in (c.recvq, c.sendq):
         sg = q.dequeue()
-    # Release all writers; they raise when they run.
-    q = c.sendq
-    sg = q.dequeue()
-    while sg is not None:
-        sg.elem = None
-        sg.success = False
-        gp = sg.g
-        gp.param = sg
-        glist.push(gp)
-        sg = q.dequeue()
+        while sg is not None:
+            sg.elem = None
+            sg.success = False
+            gp = sg.g
+            gp.param = sg
+            glist.push(gp)
+            sg = q.dequeue()
     # Go: unlock(&c.lock), and only then ready the Gs.
     unlock(c.lock)
     gp = glist.pop()

@@ -54,3 +54,23 @@ def test_import_gort_is_cheap():
             "print(time.perf_counter() - t)")
     best = min(float(_py(code)) for _ in range(3))
     assert best < 0.5, f"import gort took {best:.3f} s"
+
+
+def test_no_public_name_shadows_its_module():
+    # gort.chan (the function) once hid the module gort/chan.py, and
+    # gort.net.dial hid gort/net/dial.py: a package attribute must be the
+    # submodule of that name, if there is one.
+    import importlib
+    import pkgutil
+
+    import gort
+    shadowed = []
+    for m in pkgutil.walk_packages(gort.__path__, "gort."):
+        if m.name.startswith("gort.monkey"):
+            continue  # importing it is harmless, but keep this test side-effect free
+        parent, _, name = m.name.rpartition(".")
+        mod = importlib.import_module(m.name)
+        value = getattr(importlib.import_module(parent), name, None)
+        if value is not None and value is not mod:
+            shadowed.append(m.name)
+    assert shadowed == []

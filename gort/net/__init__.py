@@ -51,7 +51,7 @@ from .conn import (
     UnixConn,
     UnixListener,
 )
-from .dial import CanceledOpError, Dialer, ListenConfig, dial, listen, listen_packet
+from .dialer import CanceledOpError, Dialer, ListenConfig, dial, listen, listen_packet
 from .errors import (
     AddrError,
     ConnAbortedError,

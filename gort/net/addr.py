@@ -14,7 +14,7 @@ Where gort differs from Go, and why:
 * ``UnixAddr`` is a ``str`` (the path), with ``.name`` and ``.network``;
   Linux abstract names are written ``"@name"`` as in Go.
 * Only literal IPs are parsed here, without a syscall.  Host names are
-  resolved by gort/net/dial.py through ``getaddrinfo`` on a worker thread.
+  resolved by gort/net/dialer.py through ``getaddrinfo`` on a worker thread.
 """
 
 from __future__ import annotations

@@ -77,8 +77,8 @@ from gort.time import now as _now
 from . import conn as _netconn
 from .addr import split_address
 from .conn import as_bytes_like
-from .dial import dial as _net_dial
-from .dial import listen as _net_listen
+from .dialer import dial as _net_dial
+from .dialer import listen as _net_listen
 from .errors import (
     ConnBrokenPipeError,
     DeadlineExceededError,

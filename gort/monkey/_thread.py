@@ -395,7 +395,7 @@ def _ismainlike(gp: Any) -> bool:
     return gp.ismain or gp is gp.m.lazyg
 
 
-def get_ident(_getcurrent: Any = getcurrent, _orig: Any = _orig_get_ident) -> int:
+def get_ident() -> int:
     """threading.get_ident: the goroutine's id in a goroutine (goids are
     small and never collide with a pthread's address), else the thread's.
     (_curg and _ismainlike inlined: RLock calls it on every acquire.)
@@ -404,13 +404,13 @@ def get_ident(_getcurrent: Any = getcurrent, _orig: Any = _orig_get_ident) -> in
     getcurrent() would give every plain thread a main greenlet, and with
     the thread churn of test_ssl on 3.13t that crashed."""
     if _mtls.m is None:
-        return _orig()
-    gp = getattr(_getcurrent(), "gort_g", None)
+        return _orig_get_ident()
+    gp = getattr(getcurrent(), "gort_g", None)
     if gp is None or gp.ismain:
-        return _orig()
+        return _orig_get_ident()
     m = gp.m
     if m is None or gp is m.lazyg or sched.m0 is None:
-        return _orig()
+        return _orig_get_ident()
     return gp.goid
 
 

@@ -46,6 +46,7 @@ import queue
 import sys
 import threading
 import types
+import warnings
 from collections import deque
 from time import monotonic
 from typing import Any
@@ -258,7 +259,11 @@ class RLock:
 
     __slots__ = ("_block", "_owner", "_count", "__weakref__")
 
-    def __init__(self) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # The C RLock ignores arguments; 3.13 deprecates them (gh-102029).
+        if (args or kwargs) and sys.version_info >= (3, 13):
+            warnings.warn("Passing arguments to RLock is deprecated and will be removed "
+                          "in 3.15", DeprecationWarning, stacklevel=2)
         self._block = Lock()
         self._owner: int | None = None
         self._count = 0

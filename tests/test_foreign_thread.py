@@ -280,3 +280,26 @@ def test_thread_older_than_the_runtime_is_admitted_by_from_thread(no_thread_leak
 
     assert gort.run(main) == "from an old thread"
     assert box == ["reply"]
+
+
+def test_the_thread_hook_on_an_m_itself_is_dropped_not_waited_on():
+    # threading.setprofile_all_threads (3.12+) can give the runtime's own
+    # thread the hook that admits plain threads; CPython's test_threading
+    # does, restoring the hook it found.  The M must drop it: before, its
+    # next channel operation waited 10 s for its own admission and raised.
+    import sys
+
+    def main():
+        prev = sys.getprofile()
+        sys.setprofile(proc._threadprofile)
+        try:
+            c = gort.chan(1)
+            t0 = time.monotonic()
+            c.send(1)
+            assert c.recv() == 1
+            proc.thread_attach()  # an M: returns at once
+            return time.monotonic() - t0
+        finally:
+            sys.setprofile(prev)
+
+    assert gort.run(main) < 1.0

@@ -485,7 +485,10 @@ def _threadprofile(frame: Any, event: str, arg: Any) -> None:
     """The profile hook of a thread started while a runtime runs (module
     comment), first event: the runtime's own threads drop it at once."""
     prev = _threadprofile_prev
-    if _mn or sched.m0 is None or _isruntimethread(threading.current_thread()):
+    # An M drops it too: 3.12's threading.setprofile_all_threads can hand
+    # this hook to every thread, the runtime's own included.
+    if (_mn or sched.m0 is None or getattr(_tls, "m", None) is not None
+            or _isruntimethread(threading.current_thread())):
         sys.setprofile(prev)
         return
     # From now on current_thread() is not called: at the thread's very end
@@ -512,6 +515,8 @@ def thread_attach() -> None:
     """From a thread that is not an M, before it touches the runtime: wait
     until the run is in M:N mode (an M switches it at its next safe point)."""
     global _needmn, _sigattn
+    if getattr(_tls, "m", None) is not None:
+        return  # one of the runtime's Ms: nothing to admit (and no one to wait for)
     t = threading.current_thread()
     if t not in _attached:
         _attached.add(t)

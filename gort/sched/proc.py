@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import atexit
 import contextvars
+import inspect
 import os
 import random
 import signal
@@ -50,6 +51,7 @@ from typing import Any
 from greenlet import GreenletExit, getcurrent, greenlet
 
 from . import synctest as _st
+from . import sysmon
 from .goroutineleak import leakcheck_at_exit
 from .mnmode import mode
 from .runtime2 import (
@@ -67,9 +69,11 @@ from .runtime2 import (
     _Gwaiting,
     gList,
     gQueue,
-    schedt,
+    sched,
+    tracing,
     waitReasonTimerGoroutineIdle,
 )
+from .traceback import goroutine_dump
 
 INF = float("inf")
 _copy_context = contextvars.copy_context
@@ -109,7 +113,6 @@ class _Goexit(BaseException):
     """Unwinds a goroutine for gort.goexit(); finally blocks run on the way."""
 
 
-sched = schedt()
 # The M of this OS thread (Go: getg().m; on g0 there is no G to ask).
 class _mtls(threading.local):
     # Class defaults: a thread that is not an M (a foreign thread calling
@@ -122,8 +125,9 @@ _tls = _mtls()
 # gort.gomaxprocs(n): the process-wide setting, kept across runs as Go's is.
 _maxprocs: int | None = None
 # The execution tracer (gort/trace.py) when one is recording, else None: each
-# hook below costs one global load and a branch while tracing is off.
-_trace: Any = None
+# hook below costs one global load and a branch while tracing is off.  A
+# mirror of runtime2.tracing (set it with tracing.set).
+_trace = tracing.register(globals())
 # The largest GOMAXPROCS gort accepts (Go <= 1.9's _MaxGomaxprocs).  Every P
 # is an OS thread here (its M, to which its goroutines are pinned), and with
 # the default 8 MiB stack reservation 1,024 threads already reserve 8 GiB of
@@ -279,8 +283,6 @@ def sigpoke(frame: Any = None) -> None:
 def _condwaitsafe() -> frozenset[int]:
     """The lines of threading.Condition.wait where a raise is safe: its
     waiter.acquire calls inside the try that restores the lock."""
-    import inspect
-
     try:
         lines, start = inspect.getsourcelines(threading.Condition.wait)
     except (OSError, TypeError):
@@ -299,7 +301,7 @@ def _condwaitsafe() -> frozenset[int]:
 
 
 _condwaitcode = threading.Condition.wait.__code__
-_condwaitlines: frozenset[int] = frozenset()  # filled by _siginit (inspect is costly to import)
+_condwaitlines: frozenset[int] = frozenset()  # filled by _siginit (reading the source is costly)
 _SIGSLICE = 0.05  # the longest M0's note wait on the main thread lasts (see sigpoke)
 
 
@@ -750,7 +752,6 @@ def _startm(parent: Any, lazy: bool) -> M:
     g0.gort_g = None
     mp.g0 = g0
     _tls.m = mp
-    from . import sysmon
     sysmon.start()
     _siginit()
     _threadinit()
@@ -869,6 +870,21 @@ def runqhandoff(pp: P) -> int:
             return n
         globrunqput(gp)
         n += 1
+
+
+def handoffp(pp: P) -> int:
+    """sysmon's retake found pp's M stuck in one goroutine: hand pp's
+    unstarted Gs to the other Ms and wake one (Go: handoffp, which hands
+    the whole P over; a gort P stays, as its started Gs are pinned).
+    Returns how many moved."""
+    with sched.lock:
+        n = runqhandoff(pp)
+    if n:
+        wakep()
+    return n
+
+
+sysmon.install_handoffp(handoffp)  # sysmon stands below proc: its one call up
 
 
 def globrunqget(pp: P, max: int) -> G | None:
@@ -1883,8 +1899,6 @@ def checkdead(mp: M) -> G | None:
     gort.run mode: record the Deadlock and end the run.  Lazy mode: raise it
     in the main greenlet (returned as the G to run, with gp.exc set).
     """
-    from .traceback import goroutine_dump
-
     s = sched
     msg = ("no goroutines (main called runtime.Goexit) - deadlock!" if s.maingoexit
            else "all goroutines are asleep - deadlock!")
@@ -1994,7 +2008,6 @@ def teardown() -> None:
             hook()
         _setmn(False)
     finally:
-        from . import sysmon
         sysmon.stop()
         _sigfini()
         _threadfini()
@@ -2114,7 +2127,6 @@ def procresize(n: int) -> None:
                            f"threads; GOMAXPROCS stays {len(sched.allp)}")
             raise
     if n > 1:
-        from . import sysmon
         sysmon.ensure_mn()
     if moved:
         wakep()

@@ -28,29 +28,29 @@ import html
 import json
 import sys
 
-from .sched import proc
+from .sched.runtime2 import tracing
 from .sched.trace import Tracer
 
 __all__ = ["start", "stop", "is_tracing", "render_svg"]
 
 def start(path: str) -> None:
     """Start recording an execution trace, to be written to ``path`` at stop()."""
-    if proc._trace is not None:
-        raise RuntimeError(f"gort.trace: already tracing to {proc._trace.path!r}")
-    proc._trace = Tracer(path)
+    if tracing.tracer is not None:
+        raise RuntimeError(f"gort.trace: already tracing to {tracing.tracer.path!r}")
+    tracing.set(Tracer(path))
 
 
 def stop() -> str | None:
     """Stop recording and write the trace; returns its path (None if not tracing)."""
-    tr = proc._trace
+    tr = tracing.tracer
     if tr is None:
         return None
-    proc._trace = None
+    tracing.set(None)
     return tr.write()
 
 
 def is_tracing() -> bool:
-    return proc._trace is not None
+    return tracing.tracer is not None
 
 
 # ---------------------------------------------------------------------------

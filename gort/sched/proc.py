@@ -1,8 +1,13 @@
 """The scheduler: goroutine creation, gopark/goready, schedule/findrunnable.
 
-Go: src/runtime/proc.go.  The names are Go's (newproc, gopark, goready,
-runqput, runqget, runqputslow, globrunqput, globrunqget, injectglist,
-findrunnable, execute, goexit0, gfput/gfget, checkdead).
+Go: src/runtime/proc.go.  The names are Go's, each a function (grep
+``def <name>``): schedinit, mstart, newproc, gopark, park_m, goready,
+schedule, findrunnable, execute, goexit0, runqput, runqputslow, globrunqput,
+globrunqget, runqsteal, injectglist, wakep, startm, stopm, mget, handoffp,
+procresize, checkdead -- or, where a call would cost the hot path too much,
+a ``# Go: <name>`` marker on the inlined lines (runqget in _nextg and
+gopark; gfget in newproc and execute; gfput in goexit0; runqgrab, mput,
+checkTimers).  ``sched`` itself lives in runtime2.py (Go: runtime2.go).
 
 How a G runs on a greenlet
 --------------------------
@@ -37,6 +42,7 @@ from __future__ import annotations
 
 import atexit
 import contextvars
+import inspect
 import os
 import random
 import signal
@@ -50,6 +56,7 @@ from typing import Any
 from greenlet import GreenletExit, getcurrent, greenlet
 
 from . import synctest as _st
+from . import sysmon
 from .goroutineleak import leakcheck_at_exit
 from .mnmode import mode
 from .runtime2 import (
@@ -67,9 +74,11 @@ from .runtime2 import (
     _Gwaiting,
     gList,
     gQueue,
-    schedt,
+    sched,
+    tracing,
     waitReasonTimerGoroutineIdle,
 )
+from .traceback import goroutine_dump
 
 INF = float("inf")
 _copy_context = contextvars.copy_context
@@ -109,7 +118,6 @@ class _Goexit(BaseException):
     """Unwinds a goroutine for gort.goexit(); finally blocks run on the way."""
 
 
-sched = schedt()
 # The M of this OS thread (Go: getg().m; on g0 there is no G to ask).
 class _mtls(threading.local):
     # Class defaults: a thread that is not an M (a foreign thread calling
@@ -122,8 +130,9 @@ _tls = _mtls()
 # gort.gomaxprocs(n): the process-wide setting, kept across runs as Go's is.
 _maxprocs: int | None = None
 # The execution tracer (gort/trace.py) when one is recording, else None: each
-# hook below costs one global load and a branch while tracing is off.
-_trace: Any = None
+# hook below costs one global load and a branch while tracing is off.  A
+# mirror of runtime2.tracing (set it with tracing.set).
+_trace = tracing.register(globals())
 # The largest GOMAXPROCS gort accepts (Go <= 1.9's _MaxGomaxprocs).  Every P
 # is an OS thread here (its M, to which its goroutines are pinned), and with
 # the default 8 MiB stack reservation 1,024 threads already reserve 8 GiB of
@@ -279,8 +288,6 @@ def sigpoke(frame: Any = None) -> None:
 def _condwaitsafe() -> frozenset[int]:
     """The lines of threading.Condition.wait where a raise is safe: its
     waiter.acquire calls inside the try that restores the lock."""
-    import inspect
-
     try:
         lines, start = inspect.getsourcelines(threading.Condition.wait)
     except (OSError, TypeError):
@@ -299,7 +306,7 @@ def _condwaitsafe() -> frozenset[int]:
 
 
 _condwaitcode = threading.Condition.wait.__code__
-_condwaitlines: frozenset[int] = frozenset()  # filled by _siginit (inspect is costly to import)
+_condwaitlines: frozenset[int] = frozenset()  # filled by _siginit (reading the source is costly)
 _SIGSLICE = 0.05  # the longest M0's note wait on the main thread lasts (see sigpoke)
 
 
@@ -698,7 +705,7 @@ def _lazyinit() -> G:
                 "channel send/recv/close/select also work there (docs/design.md)")
         raise RuntimeError("gort: called from a greenlet that is not a goroutine")
     n = _defaultprocs()  # a bad GORTMAXPROCS raises before anything starts
-    mp = _startm(cur, lazy=True)
+    mp = schedinit(cur, lazy=True)
     gp = G()
     sched.goidgen += 1
     gp.goid = sched.goidgen
@@ -738,8 +745,9 @@ def _defaultprocs() -> int:
     return 1
 
 
-def _startm(parent: Any, lazy: bool) -> M:
-    """Make this thread M0, with P0 (Go: schedinit + mstart of m0)."""
+def schedinit(parent: Any, lazy: bool) -> M:
+    """Make this thread M0, with P0 (Go: schedinit + mstart of m0, and
+    runtime.main's newm(sysmon))."""
     s = sched
     mp = M(s.mnext)
     s.mnext += 1
@@ -751,11 +759,10 @@ def _startm(parent: Any, lazy: bool) -> M:
     s.allm = [mp]
     s.m0 = mp
     s.starttime = monotonic()
-    g0 = _greenlet(_schedule, parent=parent)
+    g0 = _greenlet(schedule, parent=parent)
     g0.gort_g = None
     mp.g0 = g0
     _tls.m = mp
-    from . import sysmon
     sysmon.start()
     _siginit()
     _threadinit()
@@ -767,7 +774,7 @@ def mstart(mp: M) -> None:
     thread's scheduler greenlet and run schedule until the run ends or the
     M retires."""
     _tls.m = mp
-    g0 = _greenlet(_schedule)
+    g0 = _greenlet(schedule)
     g0.gort_g = None
     mp.g0 = g0
     try:
@@ -874,6 +881,21 @@ def runqhandoff(pp: P) -> int:
             return n
         globrunqput(gp)
         n += 1
+
+
+def handoffp(pp: P) -> int:
+    """sysmon's retake found pp's M stuck in one goroutine: hand pp's
+    unstarted Gs to the other Ms and wake one (Go: handoffp, which hands
+    the whole P over; a gort P stays, as its started Gs are pinned).
+    Returns how many moved."""
+    with sched.lock:
+        n = runqhandoff(pp)
+    if n:
+        wakep()
+    return n
+
+
+sysmon.install_handoffp(handoffp)  # sysmon stands below proc: its one call up
 
 
 def globrunqget(pp: P, max: int) -> G | None:
@@ -991,6 +1013,7 @@ def runqsteal(pp: P) -> G | None:
         if p2 is pp:
             continue
         q = p2.runq
+        # Go: runqgrab, half of p2's queue
         k = len(q) - len(q) // 2
         got = None
         for _ in range(k):
@@ -1061,27 +1084,35 @@ def runqputspread(pp: P, gp: G) -> None:
 
 def wakep() -> None:
     """New work that any M can take: wake an idle M to come for it, unless
-    one is already spinning (Go: wakep/startm)."""
+    one is already spinning (Go: wakep)."""
     s = sched
     if not s.nmidle or s.nmspinning:
         return
     with s.lock:
         if s.nmspinning:
             return
-        mp = _midleget()
-        if mp is not None:
+        startm()
+
+
+def startm() -> None:
+    """Wake an idle M, spinning, to look for work (Go: startm(nil, true));
+    caller holds sched.lock.  Go makes a new M when none is idle; a gort M
+    is its P's for good, so then the M blocked in netpoll is woken."""
+    s = sched
+    mp = mget()
+    if mp is not None:
+        mp.spinning = True
+        s.nmspinning += 1
+        mp.note.set()
+    elif s.pollerm is not None and not s.pollerm.retiring:
+        mp = s.pollerm
+        if not mp.spinning:
             mp.spinning = True
             s.nmspinning += 1
-            mp.note.set()
-        elif s.pollerm is not None and not s.pollerm.retiring:
-            mp = s.pollerm
-            if not mp.spinning:
-                mp.spinning = True
-                s.nmspinning += 1
-            s.netpollBreak()
+        s.netpollBreak()
 
 
-def _midleget() -> M | None:
+def mget() -> M | None:
     """Take an idle M that can run new work off sched.midle (Go: mget);
     caller holds sched.lock.  An M retiring since it went idle (procresize
     shrank) stays there for procresize to end; woken by wakep, it exited
@@ -1134,7 +1165,7 @@ def _nextg(pp: P) -> G | None:
     tick = pp.schedtick = pp.schedtick + 1
     if s.timer0when != INF or s.netpollWaiters:
         now = monotonic()
-        if now >= s.timer0when:
+        if now >= s.timer0when:  # Go: checkTimers
             if _mn:
                 tg = _timerready(pp, now)
                 if tg is not None:
@@ -1155,7 +1186,7 @@ def _nextg(pp: P) -> G | None:
             _pollnow(0.0)
     if tick % 61 == 0:
         if s.runqsize and not pp.m.retiring:
-            gp = globrunqget(pp, 1)
+            gp = globrunqget(pp, 1)  # Go: schedule's 1-in-61 fairness check
             if gp is not None:
                 return gp
         # Go's sysmon would preempt a runnext pair that keeps inheriting its
@@ -1164,6 +1195,8 @@ def _nextg(pp: P) -> G | None:
         if gp is not None and (pp.runq or pp.readyq):
             pp.runnext = None
             runqput(pp, gp, False)
+    # Go: runqget, inlined (this runs once per hand-off): runnext, then the
+    # local queue (runq, then readyq).
     gp = pp.runnext
     if gp is not None:
         pp.runnext = None
@@ -1249,7 +1282,7 @@ def execute(mp: M, gp: G) -> Any:
         pp = mp.p
         pooled = bool(pp.grfree)
         if pooled:
-            gr = pp.grfree.pop()
+            gr = pp.grfree.pop()  # Go: gfget's reuse of a dead G's stack
         else:
             gr = _greenlet(gbody, parent=mp.g0)
             if _mn:  # another M may count at the same moment (no GIL)
@@ -1337,7 +1370,7 @@ def findrunnable(mp: M) -> G | None:
                     s.pollerm = mp
                     poller = True
                 elif not mp.retiring:  # wakep must never pick a retiring M
-                    s.midle.append(mp)
+                    s.midle.append(mp)  # Go: mput
                 mp.note.clear()
         tg = s.timerg
         mytimer = tg is not None and tg.m is mp and (s.timer0when != INF or _mn)
@@ -1378,15 +1411,23 @@ def findrunnable(mp: M) -> G | None:
                     _unblock(mp)
                     injectglist(glist)
             elif delay != 0:
-                if mp is s.m0:
-                    _notewait_main(mp, delay)
-                else:
-                    mp.note.wait(None if delay < 0 else delay)
+                stopm(mp, delay)
         finally:
             if mp.blocked:  # only this M sets it: no lock needed to look
                 _unblock(mp)
             if _trace is not None:
                 _trace.unblock(mp)
+
+
+def stopm(mp: M, delay: float) -> None:
+    """Sleep until another M wakes mp (note.set) or ``delay`` passes (< 0:
+    no limit) (Go: stopm's mPark; findrunnable has done mput under
+    sched.lock).  Go's stopm then acquires the P it was handed; a gort M
+    keeps its own P, and findrunnable looks at its queues again."""
+    if mp is sched.m0:
+        _notewait_main(mp, delay)
+    else:
+        mp.note.wait(None if delay < 0 else delay)
 
 
 def _notewait_main(mp: M, delay: float) -> None:
@@ -1448,7 +1489,7 @@ def grfreetrim(pp: P, keep: int) -> None:
             gr.throw(GreenletExit)
 
 
-def _schedule(gp: G | None = None) -> Any:
+def schedule(gp: G | None = None) -> Any:
     """g0's loop: find a G, run it, repeat (Go: schedule).
 
     Whoever switches back to g0 may hand it the G to run next.
@@ -1502,9 +1543,10 @@ def gopark(unlockf: Callable[[G, Any], bool] | None, lock: Any, reason: str,
             goready(w)  # the bubble is idle: its synctest.wait caller, or its root
     if _trace is not None:
         _trace.park(gp, reason)
-    # Fast path of park_m + _nextg, inlined: hand the thread straight to the
-    # G in runnext (a ping-pong partner, a woken receiver) when no timer is
-    # pending, no I/O waits and this is not a 1-in-61 fairness tick.
+    # Go: park_m -> schedule -> runqget, inlined for its fast path: hand
+    # the thread straight to the G in runnext (a ping-pong partner, a woken
+    # receiver) when no timer is pending, no I/O waits and this is not a
+    # 1-in-61 fairness tick.
     mp = gp.m
     pp = mp.p
     nxt = pp.runnext
@@ -1709,7 +1751,7 @@ def newproc(fn: Callable[..., Any], args: tuple = (), kwargs: dict | None = None
     if curg is None:
         curg = _lazyinit()
     pp = curg.m.p
-    gp = pp.gfree.pop() if pp.gfree else G()
+    gp = pp.gfree.pop() if pp.gfree else G()  # Go: gfget (inlined: hot)
     s = sched
     if _mn:
         with s.lock:
@@ -1834,7 +1876,7 @@ def goexit0(gp: G, gr: Any) -> G | None:
     if gp.system:
         gp.system = False
     elif len(pp.gfree) < GFREE_MAX:
-        pp.gfree.append(gp)
+        pp.gfree.append(gp)  # Go: gfput (inlined: hot)
     s = sched
     if s.done or s.fatal is not None or len(pp.grfree) >= GRFREE_MAX:
         return None
@@ -1850,7 +1892,7 @@ def goexit0(gp: G, gr: Any) -> G | None:
             _trace.run(mp, nxt)
         return nxt
     gr.gort_g = None
-    pp.grfree.append(gr)
+    pp.grfree.append(gr)  # Go: gfput keeps the dead G's stack
     if nxt is None:
         return mp.g0.switch(None)
     return execute(mp, nxt)
@@ -1888,8 +1930,6 @@ def checkdead(mp: M) -> G | None:
     gort.run mode: record the Deadlock and end the run.  Lazy mode: raise it
     in the main greenlet (returned as the G to run, with gp.exc set).
     """
-    from .traceback import goroutine_dump
-
     s = sched
     msg = ("no goroutines (main called runtime.Goexit) - deadlock!" if s.maingoexit
            else "all goroutines are asleep - deadlock!")
@@ -1932,7 +1972,7 @@ def run(main: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         else:
             raise RuntimeError("gort.run: the runtime is already running here (run() does not "
                                "nest, and lazily started goroutines must finish first)")
-    mp = _startm(cur, lazy=False)
+    mp = schedinit(cur, lazy=False)
     s = sched
     gp = G()
     s.goidgen += 1
@@ -1999,7 +2039,6 @@ def teardown() -> None:
             hook()
         _setmn(False)
     finally:
-        from . import sysmon
         sysmon.stop()
         _sigfini()
         _threadfini()
@@ -2119,7 +2158,6 @@ def procresize(n: int) -> None:
                            f"threads; GOMAXPROCS stays {len(sched.allp)}")
             raise
     if n > 1:
-        from . import sysmon
         sysmon.ensure_mn()
     if moved:
         wakep()

@@ -1,8 +1,14 @@
 """The runtime's data structures: G, M, P, sched, gList/gQueue, sudog.
 
-Go: src/runtime/runtime2.go (the structs) and the gList/gQueue helpers of
-src/runtime/proc.go.  Field names are Go's.  Where a field exists only because
-gort runs on greenlets (``gr``, ``fn``/``args``), the comment says so.
+Go: src/runtime/runtime2.go (the structs, and ``var sched schedt``) and the
+gList/gQueue helpers of src/runtime/proc.go.  Field names are Go's.  Where a
+field exists only because gort runs on greenlets (``gr``, ``fn``/``args``),
+the comment says so.
+
+The ground floor of gort/sched: it imports nothing of gort, and everything
+else in the package (proc, sysmon, traceback, ...) reads ``sched`` and the
+trace flag (``tracing``) from here, so imports run one way (docs/sched.md,
+"Import floors").
 """
 
 from __future__ import annotations
@@ -327,6 +333,44 @@ class schedt:
         self.ngreenlets = 0
         self.nspill = 0
         self.nsteal = 0  # M:N: successful runqsteals
+
+
+# The scheduler's global state (Go: var sched schedt, runtime2.go).  One
+# instance for the process; teardown resets it in place (sched.__init__()),
+# so every module may bind it once at import.
+sched = schedt()
+
+
+class traceflag:
+    """Is the execution tracer recording (Go: trace.enabled, traceEnabled())?
+
+    ``tracer`` is the recorder (gort/sched/trace.py's Tracer) or None.  The
+    hot paths read a module global instead of this attribute (a global read
+    is the cheapest test Python has, ~one load and a branch per hook):
+    ``_trace = tracing.register(globals())`` makes the module's ``_trace``
+    mirror ``tracer``, as gort.sched.mnmode's ``mode.register`` does for
+    ``_mn``.  Start and stop tracing with ``tracing.set(tr)`` only.
+    """
+
+    __slots__ = ("tracer", "_dicts")
+
+    def __init__(self) -> None:
+        self.tracer: Any = None
+        self._dicts: list[dict] = []
+
+    def register(self, g: dict) -> Any:
+        """Make the module whose globals are g keep ``_trace`` equal to ``tracer``."""
+        self._dicts.append(g)
+        g["_trace"] = self.tracer
+        return self.tracer
+
+    def set(self, tr: Any) -> None:
+        self.tracer = tr
+        for g in self._dicts:
+            g["_trace"] = tr
+
+
+tracing = traceflag()
 
 
 class sudog:

@@ -23,6 +23,11 @@ counted in ``nretake`` and the trace, and its unstarted Gs move to the global
 queue so that another M runs them (Go's handoffp).  Started Gs cannot move:
 they are pinned to the stuck M's thread.  Its sleep starts at 20 us and
 doubles after 50 idle rounds up to 10 ms, like Go's.
+
+Floors: sysmon stands on runtime2 (``sched``, ``tracing``) and traceback;
+proc stands on sysmon (it starts and stops it).  retake's one call up a
+floor, Go's handoffp, goes through the hook proc installs at its import
+(``install_handoffp``).
 """
 
 from __future__ import annotations
@@ -32,9 +37,21 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, TextIO
 
-from .runtime2 import _Gwaiting
+from .runtime2 import P, _Gwaiting, sched, tracing
+from .trace import Tracer
+from .traceback import goroutine_dump, goroutine_header
+
+# proc's handoffp(pp) -> how many Gs it handed off (installed by proc).
+_handoffp: Callable[[P], int] | None = None
+
+
+def install_handoffp(fn: Callable[[P], int]) -> None:
+    """Called once by proc: retake's way to hand a stuck P's Gs off."""
+    global _handoffp
+    _handoffp = fn
 
 
 def parse_gortdebug(value: str | None = None) -> dict[str, str]:
@@ -65,8 +82,6 @@ def _int_setting(cfg: dict[str, str], key: str) -> int:
 
 def schedtrace(detailed: bool, starttime: float, out: TextIO | None = None) -> str:
     """One schedtrace report in Go's format (Go: schedtrace)."""
-    from .proc import sched
-
     s = sched
     ms = int((time.monotonic() - starttime) * 1000)
     ps = list(s.allp)
@@ -146,8 +161,6 @@ class Sysmon:
             self.thread.join(timeout=1)
 
     def loop(self) -> None:
-        from .proc import sched
-
         start = time.monotonic()
         nexttrace = start + self.trace_ms / 1000 if self.trace_ms else float("inf")
         delay, idle = 20e-6, 0
@@ -181,9 +194,6 @@ class Sysmon:
     def retake(self, sched: Any, now: float, lasttick: dict) -> bool:
         """Go's retake, minus preemption: a P whose schedtick has not moved
         for blockwarn ms while its M runs a goroutine is reported once."""
-        from . import proc
-        from .traceback import goroutine_header
-
         found = False
         for p in list(sched.allp):
             m = p.m
@@ -201,18 +211,17 @@ class Sysmon:
                 # Go's sysmon would preempt it; gort records it, once per tick.
                 self.longrun.add((p.id, t))
                 self.nlongrun += 1
-                if proc._trace is not None:
-                    proc._trace.instant(m, f"G{gp.goid} held M{m.id} > 10 ms")
-            if self.mn and held >= 0.010 and p.runq:
-                # Go: retake -> handoffp.
-                with sched.lock:
-                    n = proc.runqhandoff(p)
+                tr = tracing.tracer
+                if tr is not None:
+                    tr.instant(m, f"G{gp.goid} held M{m.id} > 10 ms")
+            if self.mn and held >= 0.010 and p.runq and _handoffp is not None:
+                n = _handoffp(p)  # Go: retake -> handoffp
                 if n:
                     self.nretake += 1
                     found = True
-                    if proc._trace is not None:
-                        proc._trace.instant(m, f"retake P{p.id}: {n} Gs handed off")
-                    proc.wakep()
+                    tr = tracing.tracer
+                    if tr is not None:
+                        tr.instant(m, f"retake P{p.id}: {n} Gs handed off")
             if self.blockwarn_ms and held * 1000 >= self.blockwarn_ms and gp is not None:
                 key = (p.id, t)
                 if key in self.warned:
@@ -239,8 +248,6 @@ _sigquit_installed = False
 
 
 def _on_sigquit(signum: int, frame: Any) -> None:
-    from .traceback import goroutine_dump
-
     sys.stderr.write("SIGQUIT: quit\n\n" + goroutine_dump() + "\n")
     sys.stderr.flush()
     if parse_gortdebug().get("sigquit") == "exit":
@@ -252,12 +259,10 @@ def start(out: TextIO | None = None) -> None:
     global _sysmon, _prev_sigquit, _sigquit_installed
     cfg = parse_gortdebug()
     path = cfg.get("trace")
-    if path:
-        from . import proc
-        from .trace import Tracer
-        if proc._trace is None:
-            proc._trace = Tracer(path)
-            proc._trace.from_env = True
+    if path and tracing.tracer is None:
+        tr = Tracer(path)
+        tr.from_env = True
+        tracing.set(tr)
     mon = Sysmon(cfg, out)
     if mon.wanted():
         _sysmon = mon
@@ -297,10 +302,9 @@ def nlongrun() -> int:
 def stop() -> None:
     """Called when the runtime ends."""
     global _sysmon, _sigquit_installed
-    from . import proc
-    tr = proc._trace
+    tr = tracing.tracer
     if tr is not None and getattr(tr, "from_env", False):
-        proc._trace = None
+        tracing.set(None)
         tr.write()
     if _sysmon is not None:
         _sysmon.stop()

@@ -1,6 +1,7 @@
 """The execution tracer's recorder (Go: src/runtime/trace.go).
 
-The scheduler calls these hooks while ``proc._trace`` is set; gort/trace.py
+The scheduler calls these hooks while the trace flag (runtime2's
+``tracing``, mirrored in proc's ``_trace``) holds a Tracer; gort/trace.py
 is the public side (start/stop, the SVG viewer).
 """
 

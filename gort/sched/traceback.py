@@ -22,7 +22,7 @@ from types import FrameType
 
 from greenlet import getcurrent
 
-from .runtime2 import G, _Grunnable, _Gwaiting, gstatusname
+from .runtime2 import G, _Grunnable, _Gwaiting, gstatusname, sched
 
 _GORT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -91,8 +91,6 @@ def goroutine_stack(gp: G, now: float | None = None) -> str:
 
 def goroutine_dump(include_system: bool = False) -> str:
     """Every goroutine, by goid, each as Go prints it; blank-line separated."""
-    from .proc import sched
-
     now = monotonic()
     # A copy: other Ms add and drop Gs meanwhile (iterating the set itself
     # raised "Set changed size during iteration").

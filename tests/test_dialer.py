@@ -48,8 +48,8 @@ def test_dial_context_cancel_aborts_connect_in_progress(procs):
         ln, fillers = _full_listener()
         d = net.Dialer()
         ctx, cancel = context.with_cancel(context.background())
+        t0 = gtime.now()  # before the timer is armed: took is then >= 0.05
         gtime.after_func(0.05, cancel)
-        t0 = gtime.now()
         with pytest.raises(net.CanceledOpError) as ei:
             d.dial_context(ctx, "tcp", ln.addr)
         took = gtime.now() - t0
@@ -59,8 +59,8 @@ def test_dial_context_cancel_aborts_connect_in_progress(procs):
         assert str(e) == f"dial tcp {ln.addr}: operation was canceled"
         assert e.op == "dial"
         # A context deadline is an i/o timeout, as Go maps it.
-        ctx2, cancel2 = context.with_timeout(context.background(), 0.05)
         t0 = gtime.now()
+        ctx2, cancel2 = context.with_timeout(context.background(), 0.05)
         with pytest.raises(net.DeadlineExceededError, match="i/o timeout"):
             d.dial_context(ctx2, "tcp", ln.addr)
         assert 0.04 <= gtime.now() - t0 < 2.0

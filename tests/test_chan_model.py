@@ -12,11 +12,11 @@ close.  After every step len(c) must equal the model's buffer, and every
 parked goroutine's outcome must be the model's.
 """
 
-import time
 from collections import deque
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from testutil import wait_until
 
 import gort
 from gort.hchan import chanrecv, chansend
@@ -40,21 +40,6 @@ OPS = st.one_of(
     st.tuples(st.just("park_receiver")),
     st.tuples(st.just("close")),
 )
-
-
-def _until(pred) -> None:
-    """Let other goroutines run until pred() holds (bounded: 200 goscheds
-    with one M; with several Ms, goroutines on other Ms run in parallel to
-    this loop, so it is bounded by time there)."""
-    if gort.gomaxprocs() > 1:
-        deadline = time.monotonic() + 5.0
-        while not pred() and time.monotonic() < deadline:
-            gort.gosched()
-    for _ in range(200):
-        if pred():
-            return
-        gort.gosched()
-    assert pred()
 
 
 class Model:
@@ -160,7 +145,7 @@ def _run_program(cap: int, ops: list[tuple]) -> None:
                     partner = Box()
                     gort.go(lambda b=partner: setattr(b, "result", c.recv_ok()))
                     c.send(v)
-                    _until(lambda b=partner: b.result is not None)
+                    wait_until(lambda b=partner: b.result is not None)
                     m.buf.append(v)
                     exp = m.recv()
                     assert partner.result == exp
@@ -201,7 +186,7 @@ def _run_program(cap: int, ops: list[tuple]) -> None:
                     gort.go(sender)
                     # Started and queued (one M: the same moment; several
                     # Ms: the send may still be on its way to the queue).
-                    _until(lambda b=b: b.started and len(c.sendq) > len(m.sendq))
+                    wait_until(lambda b=b: b.started and len(c.sendq) > len(m.sendq))
                     assert b.result is None  # parked
                     m.sendq.append((v, b))
             elif kind == "park_receiver":
@@ -214,7 +199,7 @@ def _run_program(cap: int, ops: list[tuple]) -> None:
                         b.result = c.recv_ok()
 
                     gort.go(receiver)
-                    _until(lambda b=b: b.started and len(c.recvq) > len(m.recvq))
+                    wait_until(lambda b=b: b.started and len(c.recvq) > len(m.recvq))
                     assert b.result is None  # parked
                     m.recvq.append(b)
             elif kind == "close":
@@ -236,7 +221,7 @@ def _run_program(cap: int, ops: list[tuple]) -> None:
                     m.sendq.clear()
 
             # Every goroutine the model says is done has reported exactly that.
-            _until(lambda: all(b.result is not None for b in boxes if b.expect is not None))
+            wait_until(lambda: all(b.result is not None for b in boxes if b.expect is not None))
             for b in boxes:
                 assert b.result == b.expect, (op, b.result, b.expect)
             assert len(c) == len(m.buf), (op, len(c), list(m.buf))
@@ -249,10 +234,10 @@ def _run_program(cap: int, ops: list[tuple]) -> None:
                 b.expect = (None, False)
             for _v, b in m.sendq:
                 b.expect = "closed"
-        _until(lambda: all(b.result is not None for b in boxes))
+        wait_until(lambda: all(b.result is not None for b in boxes))
         for b in boxes:
             assert b.result == b.expect
-        _until(lambda: gort.num_goroutine() == 1)
+        wait_until(lambda: gort.num_goroutine() == 1)
 
     gort.run(main)
 

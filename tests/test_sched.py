@@ -10,6 +10,7 @@ import time
 import mnutil
 import psutil
 import pytest
+from testutil import wait_until
 
 import gort
 from gort.sched import proc
@@ -83,7 +84,7 @@ def test_100k_goroutines():
         while len(done) < n:
             gort.gosched()
         # Several Ms: the last inc may have appended but not yet exited.
-        mnutil.wait_until(lambda: gort.num_goroutine() == 1, "every inc exited")
+        wait_until(lambda: gort.num_goroutine() == 1, "every inc exited")
         return gort.num_goroutine()
 
     assert gort.run(main) == 1
@@ -216,7 +217,7 @@ def test_exception_in_goroutine_ends_run_with_goroutine_id():
     def main():
         gort.go(bad)
         # Several Ms: bad may run on another M; wait (bounded) for it to end the run.
-        mnutil.wait_until(lambda: False, "bad ended the run")
+        wait_until(lambda: False, "bad ended the run")
         return "not reached"
 
     with pytest.raises(KeyError) as ei:
@@ -231,7 +232,7 @@ def test_exception_in_lazy_goroutine_is_reported(capfd):
 
     gort.go(bad)
     gort.gosched()
-    mnutil.wait_until(lambda: gort.num_goroutine() == 1, "bad ended")  # several Ms
+    wait_until(lambda: gort.num_goroutine() == 1, "bad ended")  # several Ms
     err = capfd.readouterr().err
     assert "panic in goroutine" in err and "lazy boom" in err
 
@@ -251,7 +252,7 @@ def test_goexit_runs_finally_and_ends_only_that_goroutine():
         gort.go(g)
         gort.gosched()
         gort.gosched()
-        mnutil.wait_until(lambda: gort.num_goroutine() == 1, "g ended")  # several Ms
+        wait_until(lambda: gort.num_goroutine() == 1, "g ended")  # several Ms
         log.append("main")
         return gort.num_goroutine()
 
@@ -334,7 +335,7 @@ def test_contextvars_isolated_per_goroutine():
         gort.go(child, "b")
         gort.gosched()
         gort.gosched()
-        mnutil.wait_until(lambda: gort.num_goroutine() == 1, "children ended")  # several Ms
+        wait_until(lambda: gort.num_goroutine() == 1, "children ended")  # several Ms
         seen["main"] = var.get()
 
     gort.run(main)

@@ -4,6 +4,7 @@ import threading
 import time
 
 import pytest
+from testutil import wait_until
 
 import gort
 from gort.sched import goroutine_dump, proc
@@ -17,18 +18,6 @@ def _busy(d):
     end = time.monotonic() + d
     while time.monotonic() < end:
         pass
-
-
-def _gosched_until(cond, limit=100_000):
-    """gosched until cond(): at least ``limit`` times and 5 s (under M:N the
-    goroutines run on other Ms, and a gosched returns at once)."""
-    end = time.monotonic() + 5.0
-    i = 0
-    while not cond():
-        if i >= limit and time.monotonic() > end:
-            raise AssertionError("condition not reached")
-        gort.gosched()
-        i += 1
 
 
 def _nwaiting(reason=None):
@@ -151,14 +140,14 @@ def test_mutex_try_lock_try_again_while_contended(monkeypatch):
 
         m.lock()
         gort.go(w)
-        _gosched_until(lambda: m.state >> mutexWaiterShift == 1)
+        wait_until(lambda: m.state >> mutexWaiterShift == 1)
         assert not m.try_lock()
         assert m.state == mutexLocked | (1 << mutexWaiterShift)
         m.unlock()  # wakes w (normal mode), sets mutexWoken
         assert m.state & mutexWoken and not m.state & mutexLocked
         assert m.try_lock()  # a running goroutine may take it before w runs
         m.unlock()
-        _gosched_until(lambda: got)
+        wait_until(lambda: got)
         assert m.state == 0
 
     gort.run(main)
@@ -193,13 +182,13 @@ def test_mutex_normal_mode_newcomer_barges(monkeypatch):
 
         m.lock()
         gort.go(waiter)
-        _gosched_until(lambda: m.state >> mutexWaiterShift == 1)
+        wait_until(lambda: m.state >> mutexWaiterShift == 1)
         m.unlock()  # wakes the waiter; it does not own the lock
         m.lock()  # the running goroutine wins (normal mode)
         order.append("main")
         assert not m.state & mutexStarving
         m.unlock()
-        _gosched_until(lambda: len(order) == 2)
+        wait_until(lambda: len(order) == 2)
         assert m.state == 0
 
     gort.run(main)
@@ -237,7 +226,7 @@ def test_mutex_starvation_mode_fifo_handoff(monkeypatch):
         m.lock()
         for name in ("a", "b", "c"):
             gort.go(waiter, name)
-        _gosched_until(lambda: len(queued) == 3)
+        wait_until(lambda: len(queued) == 3)
         for i in range(20):
             _busy(hold)
             if m.state & mutexStarving:
@@ -247,12 +236,12 @@ def test_mutex_starvation_mode_fifo_handoff(monkeypatch):
             m.lock()  # barge back in (normal mode)
             assert not order
             # Let the woken waiter run and find out it lost (it clears mutexWoken).
-            _gosched_until(lambda: not m.state & mutexWoken)
+            wait_until(lambda: not m.state & mutexWoken)
         else:
             raise AssertionError(f"starvation mode never engaged: {m!r}")
         assert m.state >> mutexWaiterShift == 3
         gort.go(newcomer)
-        _gosched_until(lambda: "newcomer_state" in log)
+        wait_until(lambda: "newcomer_state" in log)
         assert log["newcomer_state"] & mutexStarving
         assert m.state >> mutexWaiterShift == 4  # the newcomer queued, did not take it
         assert not m.try_lock()
@@ -290,7 +279,7 @@ def test_sync_wait_reasons_in_goroutine_dump():
         wg.add(1)
         gort.go(m.lock)
         gort.go(rw.lock)  # waits for our read lock: sync.RWMutex.Lock
-        _gosched_until(lambda: rw.readerCount < 0)
+        wait_until(lambda: rw.readerCount < 0)
         gort.go(rw.rlock)  # a writer is pending: sync.RWMutex.RLock
         gort.go(rw.lock)  # queued behind the first writer on rw.w: Go says sync.Mutex.Lock
         gort.go(wg.wait)
@@ -300,7 +289,7 @@ def test_sync_wait_reasons_in_goroutine_dump():
                 c.wait()
 
         gort.go(cw)
-        _gosched_until(lambda: _nwaiting() == 6)
+        wait_until(lambda: _nwaiting() == 6)
         dump = goroutine_dump()
         reasons = sorted(line.split("[")[1].split("]")[0]
                          for line in dump.splitlines() if line.startswith("goroutine "))
@@ -398,11 +387,11 @@ def test_rwmutex_writer_preference():
 
         rw.rlock()  # an active reader
         gort.go(writer)
-        _gosched_until(lambda: _nwaiting("sync.RWMutex.Lock") == 1)
+        wait_until(lambda: _nwaiting("sync.RWMutex.Lock") == 1)
         assert order == []  # the writer waits for our read lock
         gort.go(late_reader, 1)
         gort.go(late_reader, 2)
-        _gosched_until(lambda: _nwaiting("sync.RWMutex.RLock") == 2)
+        wait_until(lambda: _nwaiting("sync.RWMutex.RLock") == 2)
         # Only readers hold the lock, yet new readers wait: a writer is pending.
         assert order == []
         assert not rw.try_rlock()
@@ -411,7 +400,7 @@ def test_rwmutex_writer_preference():
         # A reader records itself before its runlock: at GOMAXPROCS > 1 it
         # may still be between the two on another M (issue 17's off-by-one
         # readerCount was this read, not a lost update).
-        _gosched_until(lambda: len(order) == 3 and rw.readerCount == 0)
+        wait_until(lambda: len(order) == 3 and rw.readerCount == 0)
         assert rw.w.state == 0
 
     gort.run(main)
@@ -485,7 +474,7 @@ def test_waitgroup_add_done_wait_many_waiters():
             gort.go(waiter, i)
         wg.wait()
         assert len(done) == 5
-        _gosched_until(lambda: len(woke) == 3)
+        wait_until(lambda: len(woke) == 3)
         assert wg.v == 0 and wg.w == 0
         return gort.num_goroutine()
 
@@ -680,7 +669,7 @@ def test_once_exception_counts_as_done():
         def f():
             calls.append(1)
             # A second caller comes and waits on the Once's Mutex meanwhile.
-            _gosched_until(lambda: _nwaiting("sync.Mutex.Lock") == 1)
+            wait_until(lambda: _nwaiting("sync.Mutex.Lock") == 1)
             raise ValueError("init failed")
 
         def second():
@@ -696,9 +685,9 @@ def test_once_exception_counts_as_done():
                 results.append("first returned")
 
         gort.go(first)
-        _gosched_until(lambda: calls == [1])  # first is inside f
+        wait_until(lambda: calls == [1])  # first is inside f
         gort.go(second)
-        _gosched_until(lambda: len(results) == 2)
+        wait_until(lambda: len(results) == 2)
         once.do(lambda: calls.append("third"))
         return calls, sorted(results), once.done, once.m.state
 
@@ -730,9 +719,9 @@ def _start_waiters(c, n, waiting, woke):
 
     for i in range(n):
         gort.go(w, i)
-    _gosched_until(lambda: len(waiting) == n)
+    wait_until(lambda: len(waiting) == n)
     # ... and parked in c.wait (several Ms: a waiter may still be on its way).
-    _gosched_until(lambda: _nwaiting("sync.Cond.Wait") == n)
+    wait_until(lambda: _nwaiting("sync.Cond.Wait") == n)
 
 
 def test_cond_signal_wakes_in_wait_order():
@@ -742,7 +731,7 @@ def test_cond_signal_wakes_in_wait_order():
         _start_waiters(c, 6, waiting, woke)
         for k in range(6):
             c.signal()
-            _gosched_until(lambda k=k: len(woke) == k + 1)
+            wait_until(lambda k=k: len(woke) == k + 1)
             gort.gosched()
             assert len(woke) == k + 1  # one signal, one wake-up
         c.signal()  # nobody left: no effect
@@ -758,7 +747,7 @@ def test_cond_broadcast_wakes_all():
         waiting, woke = [], []
         _start_waiters(c, 8, waiting, woke)
         c.broadcast()
-        _gosched_until(lambda: len(woke) == 8)
+        wait_until(lambda: len(woke) == 8)
         c.broadcast()  # nobody waits: no effect
         return sorted(woke), c.l.state, gort.num_goroutine()
 
@@ -778,7 +767,7 @@ def test_cond_signal_before_wait_is_not_remembered():
         dump = goroutine_dump()
         assert "[sync.Cond.Wait]" in dump
         c.signal()
-        _gosched_until(lambda: woke == [0])
+        wait_until(lambda: woke == [0])
 
     gort.run(main)
 
@@ -812,13 +801,13 @@ def test_cond_signal_between_unlock_and_park_is_not_lost(monkeypatch):
             c.l.unlock()
 
         def signaller():
-            _gosched_until(lambda: c.notify.wait == 1)  # the waiter holds a ticket
+            wait_until(lambda: c.notify.wait == 1)  # the waiter holds a ticket
             parked_at_signal.append(c.notify.head is not None)
             c.signal()
 
         gort.go(waiter)
         gort.go(signaller)
-        _gosched_until(lambda: woke == [1], limit=1000)
+        wait_until(lambda: woke == [1])
         return parked_at_signal
 
     # The signal came inside the window (the waiter had not parked yet).
@@ -834,7 +823,7 @@ def test_cond_wait_without_lock_and_bad_locker():
         waiting, woke = [], []
         _start_waiters(c, 1, waiting, woke)
         c.signal()
-        _gosched_until(lambda: woke == [0])
+        wait_until(lambda: woke == [0])
 
     gort.run(main)
     with pytest.raises(TypeError, match="not a Locker"):
@@ -863,7 +852,7 @@ def test_cond_with_rwmutex_rlocker():
         # Each reader records itself inside `with c:` (holding the read
         # lock): wait for the runlocks too, which at GOMAXPROCS > 1 may
         # still be running on other Ms.
-        _gosched_until(lambda: len(woke) == 3 and rw.readerCount == 0)
+        wait_until(lambda: len(woke) == 3 and rw.readerCount == 0)
         return rw.readerCount
 
     assert gort.run(main) == 0
@@ -877,6 +866,6 @@ def test_cond_waiter_state_is_waiting():
         gs = [g for g in list(proc.sched.allgs) if g.waitreason == "sync.Cond.Wait"]
         assert len(gs) == 1 and gs[0].status == _Gwaiting
         c.broadcast()
-        _gosched_until(lambda: woke == [0])
+        wait_until(lambda: woke == [0])
 
     gort.run(main)

@@ -39,8 +39,8 @@ def test_schedtrace_line_format():
     assert SCHED_RE.match(line), line
 
 
-def test_scheddetail_lines(monkeypatch):
-    monkeypatch.setenv("GORTMAXPROCS", "1")  # the exact lines of one P and one M
+@pytest.mark.one_m  # the exact lines of one P and one M
+def test_scheddetail_lines():
 
     def main():
         gort.go(proc.gopark, None, None, "chan receive")
@@ -96,8 +96,8 @@ def _run_script(code, env_extra, timeout=30):
                           capture_output=True, text=True, timeout=timeout)
 
 
-def test_schedtrace_shows_every_p_and_m(monkeypatch):
-    monkeypatch.setenv("GORTMAXPROCS", "1")  # grow from one: no retiring M in the lines
+@pytest.mark.one_m  # grow from one: no retiring M in the lines
+def test_schedtrace_shows_every_p_and_m():
 
     def main():
         gort.gomaxprocs(3)

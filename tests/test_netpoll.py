@@ -192,9 +192,9 @@ def test_ready_before_wait_is_consumed_without_parking(sockets):
         close_pd(pd)
 
 
-def test_park_then_ready_wakes_exactly_that_g(sockets, monkeypatch):
+@pytest.mark.one_m
+def test_park_then_ready_wakes_exactly_that_g(sockets):
     # One M: it drives netpollready by hand, which another M's poller would race.
-    monkeypatch.setenv("GORTMAXPROCS", "1")
     a, _ = sockets()
     res = []
 
@@ -396,12 +396,12 @@ def test_extend_deadline_while_waiting(sockets):
     gort.run(main)
 
 
-def test_timer_fired_but_deadline_reset_before_waiter_runs(sockets, monkeypatch):
+@pytest.mark.one_m
+def test_timer_fired_but_deadline_reset_before_waiter_runs(sockets):
     """Go's pollWait loop: netpollblock returns false, no error any more
     (the deadline was moved before the waiter ran): wait again."""
     # One M: the window between the ready and the waiter running is this M's
     # to hold; another M would run the readied waiter at once.
-    monkeypatch.setenv("GORTMAXPROCS", "1")
     a, b = sockets()
     out = []
 
@@ -515,10 +515,10 @@ def test_combined_timer_when_read_and_write_deadlines_match(sockets):
     gort.run(main)
 
 
-def test_lazy_expiry_without_the_timer_running(sockets, monkeypatch):
+@pytest.mark.one_m
+def test_lazy_expiry_without_the_timer_running(sockets):
     """A goroutine that never yields still sees its deadline (digest §7)."""
     # One M: "timerproc cannot run" holds only while this M is the only one.
-    monkeypatch.setenv("GORTMAXPROCS", "1")
     a, b = sockets()
 
     def main():
@@ -1051,11 +1051,11 @@ def test_io_waiter_is_not_a_deadlock_but_nothing_else_is(sockets):
         gort.run(main)
 
 
-def test_poll_backend_closed_fd_does_not_spin(monkeypatch):
+@pytest.mark.one_m
+def test_poll_backend_closed_fd_does_not_spin():
     """poll(2) reports POLLNVAL for a closed fd on every call; the backend
     must wake the waiter once and drop the registration."""
     # One M: "after one gosched the reader is parked" holds only there.
-    monkeypatch.setenv("GORTMAXPROCS", "1")
     default = np._backendname()
     np._setbackend(newbackend("poll"))
     r, w = os.pipe()
@@ -1079,13 +1079,13 @@ def test_poll_backend_closed_fd_does_not_spin(monkeypatch):
         np._setbackend(newbackend(default))
 
 
-def test_poll_backend_disarms_a_closing_fd(sockets, monkeypatch):
+@pytest.mark.one_m
+def test_poll_backend_disarms_a_closing_fd(sockets):
     """A closing pd is never armed again, but what is armed gets disarmed
     when reported: else a ready fd between pollUnblock and pollClose would
     make every poll return at once (a busy loop)."""
     # One M: it inspects the armed interest between two steps that another
     # M's poller would race.
-    monkeypatch.setenv("GORTMAXPROCS", "1")
     default = np._backendname()
     np._setbackend(newbackend("poll"))
     a, b = sockets()

@@ -32,11 +32,11 @@ def test_run_twice_and_state_reset():
     assert proc.sched.m0 is None
 
 
-def test_runnext_order_like_go(monkeypatch):
+@pytest.mark.one_m
+def test_runnext_order_like_go():
     # Go: newproc puts the new G in runnext, kicking the previous one to the
     # tail of the local queue, so the last started runs first.  (One P: with
     # several, gort's newproc uses the tail of runq so that idle Ms can steal.)
-    monkeypatch.setenv("GORTMAXPROCS", "1")
     order = []
 
     def main():
@@ -48,9 +48,9 @@ def test_runnext_order_like_go(monkeypatch):
     assert gort.run(main) == [3, 0, 1, 2]
 
 
-def test_gosched_interleaves(monkeypatch):
+@pytest.mark.one_m
+def test_gosched_interleaves():
     # One P's order: with two, a and b may run on different Ms, each in turn.
-    monkeypatch.setenv("GORTMAXPROCS", "1")
     out = []
 
     def worker(name):
@@ -155,8 +155,8 @@ def test_gopark_unlockf_false_cancels_park():
     assert gort.run(main) is None
 
 
-def test_runq_overflow_spills_half_to_global(monkeypatch):
-    monkeypatch.setenv("GORTMAXPROCS", "1")  # one P's queue; other Ms would steal from it
+@pytest.mark.one_m  # one P's queue; other Ms would steal from it
+def test_runq_overflow_spills_half_to_global():
 
     def main():
         pp = proc.getg().m.p
@@ -343,10 +343,10 @@ def test_contextvars_isolated_per_goroutine():
                     "main": "main"}
 
 
-def test_lazy_runtime_in_plain_code(monkeypatch):
+@pytest.mark.one_m
+def test_lazy_runtime_in_plain_code():
     # One M: plain code runs the new goroutine when it yields, not before
     # (with several Ms another may run it at once).
-    monkeypatch.setenv("GORTMAXPROCS", "1")
     out = []
     gort.go(out.append, 1)
     assert out == []

@@ -53,11 +53,11 @@ def test_lifo_queues_at_front():
     assert gort.run(main) == [2, 1, 0]
 
 
-def test_handoff_gives_count_to_waiter_not_newcomer(monkeypatch):
+@pytest.mark.one_m
+def test_handoff_gives_count_to_waiter_not_newcomer():
     # One M: "yields to it at once" means the waiter runs on this thread
     # (at GOMAXPROCS > 1 it may be pinned to another M; test_mn_sync covers
     # hand-off there).
-    monkeypatch.setenv("GORTMAXPROCS", "1")
 
     def main():
         s = Sema(0)

@@ -30,11 +30,8 @@ def _nwaiting(reason=None):
 # Mutex
 
 
-def test_mutex_mutual_exclusion_with_yields(monkeypatch):
-    inside = [0]
-    most = [0]
-    counter = [0]
-
+def _yielding_worker(inside, most, counter):
+    """A worker that yields inside its critical section under m."""
     def worker(m, n):
         for _ in range(n):
             with m:
@@ -44,6 +41,15 @@ def test_mutex_mutual_exclusion_with_yields(monkeypatch):
                 gort.gosched()  # another goroutine runs inside our critical section
                 counter[0] = v + 1
                 inside[0] -= 1
+
+    return worker
+
+
+def test_mutex_mutual_exclusion_with_yields():
+    inside = [0]
+    most = [0]
+    counter = [0]
+    worker = _yielding_worker(inside, most, counter)
 
     def main():
         m = Mutex()
@@ -58,19 +64,23 @@ def test_mutex_mutual_exclusion_with_yields(monkeypatch):
     assert most[0] == 1
     assert m.state == 0
 
-    # The same program without the lock loses updates: the test can fail.
+
+@pytest.mark.one_m
+def test_mutex_mutual_exclusion_control_without_the_lock():
+    # The same program as test_mutex_mutual_exclusion_with_yields without the
+    # lock loses updates: that test can fail.  The control interleaves by
+    # gosched, a one-M order: with several Ms on a free-threaded build each
+    # worker may have its M to itself, its gosched returns at once, and the
+    # window for a lost update is tiny.
+    counter = [0]
+    worker = _yielding_worker([0], [0], counter)
+
     class NoLock:
         def __enter__(self):
             pass
 
         def __exit__(self, *a):
             pass
-
-    counter[0] = 0
-    # The control interleaves by gosched, a one-M order: with several Ms on
-    # a free-threaded build each worker may have its M to itself, its
-    # gosched returns at once, and the window for a lost update is tiny.
-    monkeypatch.setenv("GORTMAXPROCS", "1")
 
     def main2():
         wg = WaitGroup()
@@ -124,10 +134,10 @@ def test_mutex_unlock_of_unlocked():
     assert m.state == mutexWoken | (2 << mutexWaiterShift)
 
 
-def test_mutex_try_lock_try_again_while_contended(monkeypatch):
+@pytest.mark.one_m
+def test_mutex_try_lock_try_again_while_contended():
     # One M: "before w runs" is one M's order; with several, the woken w runs
     # on its own M at once (and main read the state as w still held it).
-    monkeypatch.setenv("GORTMAXPROCS", "1")
 
     def main():
         m = Mutex()
@@ -166,10 +176,10 @@ def test_mutex_unlocked_by_another_goroutine():
     assert gort.run(main) == 0
 
 
-def test_mutex_normal_mode_newcomer_barges(monkeypatch):
+@pytest.mark.one_m
+def test_mutex_normal_mode_newcomer_barges():
     # One M: "the running goroutine wins" is one M's order; with several, the
     # woken waiter runs on its own M at once and may take the lock first.
-    monkeypatch.setenv("GORTMAXPROCS", "1")
     order = []
 
     def main():
@@ -195,7 +205,8 @@ def test_mutex_normal_mode_newcomer_barges(monkeypatch):
     assert order == ["main", "waiter"]
 
 
-def test_mutex_starvation_mode_fifo_handoff(monkeypatch):
+@pytest.mark.one_m
+def test_mutex_starvation_mode_fifo_handoff():
     # main holds the lock for 1.5 ms at a stretch and re-takes it after each
     # unlock (it is running, the woken waiter is not).  Every waiter has then
     # waited > 1 ms when it next runs, so the first one to wake switches the
@@ -203,7 +214,6 @@ def test_mutex_starvation_mode_fifo_handoff(monkeypatch):
     # waiters in queue order, and a newcomer queues at the tail.
     # One M: main's barging back in (before the woken waiter runs) is one
     # M's order; with several, the waiter may take the lock in normal mode.
-    monkeypatch.setenv("GORTMAXPROCS", "1")
     hold = 0.0015
     queued, order = [], []
     log = {}
@@ -310,13 +320,13 @@ def test_sync_wait_reasons_in_goroutine_dump():
 # RWMutex
 
 
-def test_rwmutex_readers_share_writers_exclude(monkeypatch):
+@pytest.mark.one_m
+def test_rwmutex_readers_share_writers_exclude():
     # One M: readers share the lock here because a gosched inside the read
     # section runs the next reader.  With several Ms on a free-threaded
     # build each short reader may run alone on its M (most_readers stayed
     # 1 at GOMAXPROCS 2 and 4); test_mn_sync's readers_and_writers_exclude
     # checks sharing and exclusion across Ms.
-    monkeypatch.setenv("GORTMAXPROCS", "1")
     readers = [0]
     most_readers = [0]
     writer_in = [False]
@@ -482,10 +492,10 @@ def test_waitgroup_add_done_wait_many_waiters():
     assert sorted(woke) == [(0, 5), (1, 5), (2, 5)]
 
 
-def test_waitgroup_go_with_args(monkeypatch):
+@pytest.mark.one_m
+def test_waitgroup_go_with_args():
     # One M: "v == 10 right after the loop" holds only while no other M can
     # steal and finish a task meanwhile.
-    monkeypatch.setenv("GORTMAXPROCS", "1")
     got = []
 
     def main():
@@ -772,12 +782,12 @@ def test_cond_signal_before_wait_is_not_remembered():
     gort.run(main)
 
 
-def test_cond_signal_between_unlock_and_park_is_not_lost(monkeypatch):
+@pytest.mark.one_m
+def test_cond_signal_between_unlock_and_park_is_not_lost():
     # Wait takes its ticket before unlocking L; a signal that comes while L
     # is being unlocked (here the Locker yields in unlock) is for that ticket,
     # and Wait returns without parking.  One M: the yield inside unlock must
     # be the only way the signaller gets to run.
-    monkeypatch.setenv("GORTMAXPROCS", "1")
     class YieldingLocker:
         def __init__(self):
             self.m = Mutex()

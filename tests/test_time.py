@@ -160,11 +160,11 @@ def test_overflow_sleep():
     gort.run(main)
 
 
-def test_sleep_zero_returns_without_parking(monkeypatch):
+@pytest.mark.one_m
+def test_sleep_zero_returns_without_parking():
     # Go TestSleepZeroDeadlock, and Go's Sleep(d <= 0): returns at once,
     # without yielding.  One M: with several, another M may run the
     # goroutine whatever this one does.
-    monkeypatch.setenv("GORTMAXPROCS", "1")
     def main():
         ran = []
         gort.go(ran.append, 1)

@@ -116,9 +116,9 @@ def test_timer0when_tracks_head():
     gort.run(main)
 
 
-def test_periodic_rearms_from_schedule_and_skips_missed(monkeypatch):
+@pytest.mark.one_m
+def test_periodic_rearms_from_schedule_and_skips_missed():
     # One M: "holding the thread stops timerproc" needs timerproc on this M.
-    monkeypatch.setenv("GORTMAXPROCS", "1")
     fired = []
 
     def main():
@@ -388,13 +388,13 @@ def test_many_timers_due_at_once():
     gort.run(main)
 
 
-def test_back_to_back_due_timer_does_not_starve_goroutines(monkeypatch):
+@pytest.mark.one_m
+def test_back_to_back_due_timer_does_not_starve_goroutines():
     # A 1 ns periodic timer is due again as soon as timerproc parks; the
     # scheduler runs a due timerproc first, so timerproc leaves the others
     # a slice (_MINPARK) between passes instead of parking "due now".
     # One M's interleaving: with several, timerproc may start on another M
     # after main's 2,000 goscheds (a few ms) are over.
-    monkeypatch.setenv("GORTMAXPROCS", "1")
     fired = [0]
 
     def main():

@@ -10,13 +10,19 @@ and that a partner goroutine completes; goroutines left parked in send or
 recv, which later receives/sends serve in FIFO order or a close wakes;
 close.  After every step len(c) must equal the model's buffer, and every
 parked goroutine's outcome must be the model's.
+
+Every program runs against both forms of the channel code in one pytest
+process, whatever GORTMAXPROCS the pass sets: at GOMAXPROCS 1 (one M, no
+channel locks) and at GOMAXPROCS 2 (M:N: the locked forms, partners that
+may run on the other M).
 """
 
 from collections import deque
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from testutil import wait_until
+from testutil import mn_mode, wait_until
 
 import gort
 from gort.hchan import chanrecv, chansend
@@ -97,9 +103,14 @@ class Box:
         self.expect = None
 
 
-def _run_program(cap: int, ops: list[tuple]) -> None:
+def _run_program(cap: int, ops: list[tuple], procs: int) -> None:
+    """Run the program at GOMAXPROCS procs, whatever the pass's
+    GORTMAXPROCS: 1 is the single-M form (no channel locks), 2 the M:N one
+    (locked chansend/chanrecv/select, partners on other Ms)."""
     def main():
-        c = gort.chan(cap)
+        assert gort.gomaxprocs() == procs
+        assert mn_mode() == (procs > 1), "the run is not in the mode asked for"
+        c = gort.chan(cap)  # made in that mode
         m = Model(cap)
         boxes: list[Box] = []
 
@@ -239,16 +250,23 @@ def _run_program(cap: int, ops: list[tuple]) -> None:
             assert b.result == b.expect
         wait_until(lambda: gort.num_goroutine() == 1)
 
+    gort.gomaxprocs(procs)  # before the run starts: sets that run's Ps
     gort.run(main)
 
 
+# Both forms of the channel code in one process: one M, and M:N.
+FORMS = pytest.mark.parametrize("procs", [1, 2], ids=["one-m", "m-n"])
+
+
+@FORMS
 @settings(max_examples=400, deadline=None)
 @given(cap=st.integers(0, 4), ops=st.lists(OPS, min_size=10, max_size=60))
-def test_chan_against_model(cap, ops):
-    _run_program(cap, ops)
+def test_chan_against_model(procs, cap, ops):
+    _run_program(cap, ops, procs)
 
 
-def test_model_program_smoke():
+@FORMS
+def test_model_program_smoke(procs):
     # A fixed program through every kind of step, cap 2 and unbuffered.
     prog = [("park_receiver",), ("nb_send", 1), ("send", 2), ("send", 3), ("send", 4),
             ("park_sender", 150), ("park_sender", 151), ("nb_recv",), ("recv",),
@@ -256,4 +274,4 @@ def test_model_program_smoke():
             ("next",), ("next",), ("park_sender", 153), ("close",), ("nb_recv",), ("next",),
             ("close",), ("nb_send", 5)]
     for cap in (0, 2):
-        _run_program(cap, prog)
+        _run_program(cap, prog, procs)

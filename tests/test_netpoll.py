@@ -222,6 +222,84 @@ def test_park_then_ready_wakes_exactly_that_g(sockets):
     gort.run(main)
 
 
+def _schedlinked(glist, limit=8):
+    """The Gs of a gList from netpoll, read through schedlink as injectglist
+    would pop them (bounded: a cycle fails, not hangs)."""
+    out = []
+    gp = glist.head if glist is not None else None
+    while gp is not None:
+        assert len(out) < limit, f"schedlink cycle or runaway list: {out}"
+        out.append(gp)
+        gp = gp.schedlink
+    return out
+
+
+@pytest.mark.one_m
+@pytest.mark.parametrize("order", ["r,w", "w,r", "rw"])
+def test_backend_netpoll_returns_exactly_the_woken_gs(backend, sockets, order):
+    """The backend's own netpoll(0), called where the scheduler calls it
+    (proc._pollnow: on the M, then injectglist), with a reader and a writer
+    parked on one pollDesc of a real socketpair: each poll returns a gList,
+    linked through schedlink, of exactly the Gs its events wake, still
+    waiting (injectglist readies them); their rg/wg are pdReady (Go's
+    netpollready -> netpollunblock(pd, mode, ioready=true)) and the other
+    direction's parked G is left alone.  Once injected, each woken G takes
+    pdReady back to pdNil (netpollblock) and its pollWait returns
+    pollNoError.  ``order``: which directions become ready, poll by poll.
+
+    One M: between making the fd ready and the direct call nothing yields,
+    so no scheduler poll can take the events first."""
+    a, b = sockets()
+    fill(a)  # a cannot write (its buffer is full), and has nothing to read
+    res = {}
+
+    def main():
+        poller = np._backend
+        assert poller.name == backend
+        pd = poll_runtime_pollOpen(a.fileno())
+
+        def waiter(mode):
+            res[mode] = poll_runtime_pollWait(pd, mode)
+
+        gort.go(waiter, "r")
+        gort.go(waiter, "w")
+        wait_until(lambda: parked_in_io(pd.rg) and parked_in_io(pd.wg),
+                   "a reader and a writer parked on pd")
+        parked = {"r": pd.rg, "w": pd.wg}
+        assert parked["r"] is not parked["w"]
+        word = {"r": lambda: pd.rg, "w": lambda: pd.wg}
+        pending = {"r", "w"}
+        for step in order.split(","):
+            # Make the step's directions ready, with plain socket calls.
+            if "r" in step:
+                b.send(b"x")
+            if "w" in step:
+                drain(b)
+            glist = poller.netpoll(0)
+            woken = _schedlinked(glist)
+            assert len(woken) == len(step), (step, woken)
+            assert set(woken) == {parked[m] for m in step}, (step, woken)
+            assert all(gp.status == _Gwaiting for gp in woken)
+            pending -= set(step)
+            for m in step:
+                assert word[m]() is pdReady, (m, word[m]())
+            for m in pending:
+                assert word[m]() is parked[m], (m, word[m]())
+                assert m not in res
+            # What the scheduler does next: inject the list; the Gs run.
+            proc.injectglist(glist)
+            wait_until(lambda s=step: all(m in res for m in s), f"the {step} waiter(s) to return")
+            for m in step:
+                assert res[m] == pollNoError
+                assert word[m]() is pdNil, (m, word[m]())
+            for m in pending:
+                assert word[m]() is parked[m] and m not in res
+        assert not pending and set(res) == {"r", "w"}
+        close_pd(pd)
+
+    gort.run(main)
+
+
 def test_commit_fails_when_event_or_timeout_wins_the_window(sockets):
     a, _ = sockets()
 

@@ -40,8 +40,8 @@ def mn_mode() -> bool:
     """Whether the runtime runs in M:N mode: more than one M, channels and
     the other floors taking their locks.  False with one M (and with no
     runtime)."""
-    from gort.sched import proc
-    return bool(proc._mn)
+    from gort.sched.mnmode import mode
+    return mode.on
 
 
 def _describe(cond: Callable[[], object]) -> str:

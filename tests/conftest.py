@@ -20,6 +20,24 @@ PLUGIN_INSTALLED = any(ep.value == "gort.pytest_plugin" for ep in entry_points(g
 pytest_plugins = ["pytester"] + ([] if PLUGIN_INSTALLED else ["gort.pytest_plugin"])
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "one_m: run the test's gort runtimes with GOMAXPROCS 1 (one M), whatever "
+        "GORTMAXPROCS the pass sets; the test may still grow the run with "
+        "gort.gomaxprocs(n) (docs/testing.md)")
+
+
+@pytest.fixture(autouse=True)
+def _one_m(request):
+    """@pytest.mark.one_m: GORTMAXPROCS=1 for the test, as tests/run_all.py
+    sets it for a whole pass.  Every runtime the test starts (gort.run, a
+    lazy one, a subprocess that inherits the environment) starts with one P
+    unless the test calls gort.gomaxprocs(n) itself."""
+    if request.node.get_closest_marker("one_m") is not None:
+        request.getfixturevalue("monkeypatch").setenv("GORTMAXPROCS", "1")
+
+
 @pytest.fixture(autouse=True)
 def _gort_clean_runtime():
     yield

@@ -4,9 +4,10 @@ One copy of what several of those files need: ``Book`` (thread-safe test
 bookkeeping), ``fast_switching`` (the GIL's switch interval cut for a test,
 optionally in the chaos mode of ``Chaos``), ``start``/``start_book`` (go M:N
 from inside the run), ``spread`` (hold main's M until another M has stolen
-a goroutine), and ``wait_until``/``hold_until`` (bounded waits for a
-condition).  The test files import it as ``mnutil``: pytest puts tests/ on
-sys.path (it has no __init__.py), whether it runs one file or the suite.
+a goroutine), and ``hold_until`` (testutil.wait_until holding the M;
+``wait_until`` itself is testutil's, re-exported).  The test files import
+it as ``mnutil``: pytest puts tests/ on sys.path (it has no __init__.py),
+whether it runs one file or the suite.
 """
 
 from __future__ import annotations
@@ -17,11 +18,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import partial
-from time import monotonic
+
+from testutil import wait_until
 
 import gort
-import gort.time
 
 # --------------------------------------------------------------------------
 # Bookkeeping
@@ -161,41 +161,23 @@ def start_book(procs: int) -> Book:
     return book
 
 
-def _poll(cond: Callable[[], object], what: str, timeout: float,
-          pause: Callable[[], object]) -> None:
-    end = monotonic() + timeout
-    while not cond():
-        if monotonic() > end:
-            raise AssertionError(f"{what}: not in {timeout} s")
-        pause()
-
-
-def wait_until(cond: Callable[[], object], what: str = "condition", timeout: float = 10.0,
-               poll: float | None = None) -> None:
-    """From a goroutine, until cond(): yield to the others in between
-    (gort.gosched: no timer involved), or with poll, sleep that long
-    (gort.time.sleep: this M is free meanwhile)."""
-    _poll(cond, what, timeout, gort.gosched if poll is None else partial(gort.time.sleep, poll))
-
-
 def hold_until(cond: Callable[[], object], what: str, timeout: float = 10.0) -> None:
     """Hold this M, without calling into gort, until cond() (another M has
     to make it true: steal a goroutine of ours and run it)."""
-    _poll(cond, what, timeout, partial(time.sleep, 0))  # gives up the GIL, keeps the M
+    wait_until(cond, what, timeout, hold=True)  # gives up the GIL, keeps the M
 
 
 def spread(book: Book, *tags: str, procs: int = 0) -> None:
     """main calls this right after starting goroutines that call
-    book.seen(tag) first: it holds its M, without calling into gort (nor
-    giving up the GIL: the switch interval does that), until an idle M has
-    stolen one of them (a goroutine with one of tags, if given) and started
-    it, so that goroutines really run on several OS threads (left alone,
-    this M may start them all before another M wakes up).  With procs == 1
+    book.seen(tag) first: it holds its M, without calling into gort (it
+    only lets the GIL go), until an idle M has stolen one of them (a
+    goroutine with one of tags, if given) and started it, so that
+    goroutines really run on several OS threads (left alone, this M may
+    start them all before another M wakes up).  With procs == 1
     there is no other M: it returns at once."""
     if procs == 1:
         return
-    _poll(lambda: book.others(*tags), "no goroutine was stolen by another M", 10.0,
-          lambda: None)
+    wait_until(lambda: book.others(*tags), "a goroutine stolen by another M", hold=True)
 
 
 def wait_parked(what: str = "the other goroutines parked", timeout: float = 10.0) -> None:

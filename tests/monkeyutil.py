@@ -20,11 +20,11 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from testutil import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,16 +58,17 @@ def free_port() -> int:
 
 
 def wait_port(port: int, proc: subprocess.Popen, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    """Until the server proc listens on port (bounded; fails at once if it exits)."""
+    def listening() -> bool:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode} before listening")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
+                return True
         except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"server did not listen on 127.0.0.1:{port} in {timeout} s")
+            return False
+
+    wait_until(listening, f"a server listening on 127.0.0.1:{port}", timeout, poll=0.05)
 
 
 def _stop(proc: subprocess.Popen) -> None:

@@ -10,13 +10,19 @@ and that a partner goroutine completes; goroutines left parked in send or
 recv, which later receives/sends serve in FIFO order or a close wakes;
 close.  After every step len(c) must equal the model's buffer, and every
 parked goroutine's outcome must be the model's.
+
+Every program runs against both forms of the channel code in one pytest
+process, whatever GORTMAXPROCS the pass sets: at GOMAXPROCS 1 (one M, no
+channel locks) and at GOMAXPROCS 2 (M:N: the locked forms, partners that
+may run on the other M).
 """
 
-import time
 from collections import deque
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from testutil import mn_mode, wait_until
 
 import gort
 from gort.hchan import chanrecv, chansend
@@ -40,21 +46,6 @@ OPS = st.one_of(
     st.tuples(st.just("park_receiver")),
     st.tuples(st.just("close")),
 )
-
-
-def _until(pred) -> None:
-    """Let other goroutines run until pred() holds (bounded: 200 goscheds
-    with one M; with several Ms, goroutines on other Ms run in parallel to
-    this loop, so it is bounded by time there)."""
-    if gort.gomaxprocs() > 1:
-        deadline = time.monotonic() + 5.0
-        while not pred() and time.monotonic() < deadline:
-            gort.gosched()
-    for _ in range(200):
-        if pred():
-            return
-        gort.gosched()
-    assert pred()
 
 
 class Model:
@@ -112,9 +103,14 @@ class Box:
         self.expect = None
 
 
-def _run_program(cap: int, ops: list[tuple]) -> None:
+def _run_program(cap: int, ops: list[tuple], procs: int) -> None:
+    """Run the program at GOMAXPROCS procs, whatever the pass's
+    GORTMAXPROCS: 1 is the single-M form (no channel locks), 2 the M:N one
+    (locked chansend/chanrecv/select, partners on other Ms)."""
     def main():
-        c = gort.chan(cap)
+        assert gort.gomaxprocs() == procs
+        assert mn_mode() == (procs > 1), "the run is not in the mode asked for"
+        c = gort.chan(cap)  # made in that mode
         m = Model(cap)
         boxes: list[Box] = []
 
@@ -160,7 +156,7 @@ def _run_program(cap: int, ops: list[tuple]) -> None:
                     partner = Box()
                     gort.go(lambda b=partner: setattr(b, "result", c.recv_ok()))
                     c.send(v)
-                    _until(lambda b=partner: b.result is not None)
+                    wait_until(lambda b=partner: b.result is not None)
                     m.buf.append(v)
                     exp = m.recv()
                     assert partner.result == exp
@@ -201,7 +197,7 @@ def _run_program(cap: int, ops: list[tuple]) -> None:
                     gort.go(sender)
                     # Started and queued (one M: the same moment; several
                     # Ms: the send may still be on its way to the queue).
-                    _until(lambda b=b: b.started and len(c.sendq) > len(m.sendq))
+                    wait_until(lambda b=b: b.started and len(c.sendq) > len(m.sendq))
                     assert b.result is None  # parked
                     m.sendq.append((v, b))
             elif kind == "park_receiver":
@@ -214,7 +210,7 @@ def _run_program(cap: int, ops: list[tuple]) -> None:
                         b.result = c.recv_ok()
 
                     gort.go(receiver)
-                    _until(lambda b=b: b.started and len(c.recvq) > len(m.recvq))
+                    wait_until(lambda b=b: b.started and len(c.recvq) > len(m.recvq))
                     assert b.result is None  # parked
                     m.recvq.append(b)
             elif kind == "close":
@@ -236,7 +232,7 @@ def _run_program(cap: int, ops: list[tuple]) -> None:
                     m.sendq.clear()
 
             # Every goroutine the model says is done has reported exactly that.
-            _until(lambda: all(b.result is not None for b in boxes if b.expect is not None))
+            wait_until(lambda: all(b.result is not None for b in boxes if b.expect is not None))
             for b in boxes:
                 assert b.result == b.expect, (op, b.result, b.expect)
             assert len(c) == len(m.buf), (op, len(c), list(m.buf))
@@ -249,21 +245,28 @@ def _run_program(cap: int, ops: list[tuple]) -> None:
                 b.expect = (None, False)
             for _v, b in m.sendq:
                 b.expect = "closed"
-        _until(lambda: all(b.result is not None for b in boxes))
+        wait_until(lambda: all(b.result is not None for b in boxes))
         for b in boxes:
             assert b.result == b.expect
-        _until(lambda: gort.num_goroutine() == 1)
+        wait_until(lambda: gort.num_goroutine() == 1)
 
+    gort.gomaxprocs(procs)  # before the run starts: sets that run's Ps
     gort.run(main)
 
 
+# Both forms of the channel code in one process: one M, and M:N.
+FORMS = pytest.mark.parametrize("procs", [1, 2], ids=["one-m", "m-n"])
+
+
+@FORMS
 @settings(max_examples=400, deadline=None)
 @given(cap=st.integers(0, 4), ops=st.lists(OPS, min_size=10, max_size=60))
-def test_chan_against_model(cap, ops):
-    _run_program(cap, ops)
+def test_chan_against_model(procs, cap, ops):
+    _run_program(cap, ops, procs)
 
 
-def test_model_program_smoke():
+@FORMS
+def test_model_program_smoke(procs):
     # A fixed program through every kind of step, cap 2 and unbuffered.
     prog = [("park_receiver",), ("nb_send", 1), ("send", 2), ("send", 3), ("send", 4),
             ("park_sender", 150), ("park_sender", 151), ("nb_recv",), ("recv",),
@@ -271,4 +274,4 @@ def test_model_program_smoke():
             ("next",), ("next",), ("park_sender", 153), ("close",), ("nb_recv",), ("next",),
             ("close",), ("nb_send", 5)]
     for cap in (0, 2):
-        _run_program(cap, prog)
+        _run_program(cap, prog, procs)

@@ -14,22 +14,11 @@ import pytest
 import gort
 import gort.debug
 from gort.sched import proc
-from gort.sched.runtime2 import _Gwaiting
 from gort.sched.sysmon import parse_gortdebug
 
 SCHED_RE = re.compile(
     r"^SCHED \d+ms: gomaxprocs=\d+ idleprocs=\d+ threads=\d+ spinningthreads=\d+ "
     r"needspinning=0 idlethreads=\d+ runqueue=\d+ \[\d+( \d+)*\] schedticks=\[\d+( \d+)*\]$")
-
-
-def _parked(timeout: float = 10.0) -> None:
-    """From main: until every other goroutine is parked.  One gosched does
-    it with one M; with several, a new goroutine may run on another M, in
-    parallel (bounded wait)."""
-    me = proc.getg()
-    mnutil.wait_until(lambda: all(g is me or g.system or g.status == _Gwaiting
-                                  for g in list(proc.sched.allgs)),
-                      "the goroutines parked", timeout)
 
 
 def test_parse_gortdebug():
@@ -50,8 +39,8 @@ def test_schedtrace_line_format():
     assert SCHED_RE.match(line), line
 
 
-def test_scheddetail_lines(monkeypatch):
-    monkeypatch.setenv("GORTMAXPROCS", "1")  # the exact lines of one P and one M
+@pytest.mark.one_m  # the exact lines of one P and one M
+def test_scheddetail_lines():
 
     def main():
         gort.go(proc.gopark, None, None, "chan receive")
@@ -73,7 +62,7 @@ def test_stack_and_dump(capsys):
 
     def main():
         gort.go(waiter)
-        _parked()
+        mnutil.wait_parked()
         mine = gort.debug.stack()
         everything = gort.debug.stack(all=True)
         gort.debug.dump()
@@ -91,7 +80,7 @@ def test_wait_minutes_in_header():
     def main():
         gp = []
         gort.go(lambda: (gp.append(proc.getg()), proc.gopark(None, None, "sleep")))
-        _parked()
+        mnutil.wait_parked()
         # Like Go's GC, the first dump stamps when it saw the G waiting ...
         assert "goroutine 2 [sleep]:" in gort.debug.stack(all=True)
         assert gp[0].waitsince > 0
@@ -107,8 +96,8 @@ def _run_script(code, env_extra, timeout=30):
                           capture_output=True, text=True, timeout=timeout)
 
 
-def test_schedtrace_shows_every_p_and_m(monkeypatch):
-    monkeypatch.setenv("GORTMAXPROCS", "1")  # grow from one: no retiring M in the lines
+@pytest.mark.one_m  # grow from one: no retiring M in the lines
+def test_schedtrace_shows_every_p_and_m():
 
     def main():
         gort.gomaxprocs(3)

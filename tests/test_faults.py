@@ -15,8 +15,8 @@ import sys
 import textwrap
 import time
 
-import mnutil
 import pytest
+from testutil import wait_until
 
 import gort
 import gort.time
@@ -170,16 +170,6 @@ def test_gortmaxprocs_env_whose_threads_cannot_start_fails_the_run_cleanly():
 # Item 8: sync objects whose waiters were killed when a run ended
 
 
-def _until(cond, what: str) -> None:
-    """From a goroutine: yield until cond() (bounded)."""
-    deadline = time.monotonic() + 10
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        gort.gosched()
-        time.sleep(0)
-
-
 def _park_forever() -> None:
     gort.chan(0).recv()  # killed when the run ends
 
@@ -215,13 +205,13 @@ def test_mutex_whose_waiters_were_killed_is_not_corrupted(case):
         m.lock()
         for _ in range(3):
             gort.go(waiter)
-        _until(lambda: m.state >> 3 == 3, "3 parked lock() callers")
+        wait_until(lambda: m.state >> 3 == 3, "3 parked lock() callers")
         time.sleep(0.002)  # the first waiter to wake has waited > 1 ms
         m.unlock()  # wakes one waiter (mutexWoken)
         if case == "woken":
             return  # it is killed before it runs
         if m.try_lock():  # barge: the woken waiter loses and starves
-            _until(lambda: m.state & 4 or not m.state & 2, "the woken waiter to run")
+            wait_until(lambda: m.state & 4 or not m.state & 2, "the woken waiter to run")
 
     gort.run(main)
     # Only a holder may be left: main, or (at P > 1) a waiter that won.
@@ -255,7 +245,7 @@ def test_mutex_waiter_killed_in_a_lazy_runtimes_deadlock():
     gort.gosched()
     # holder has m and waits for w (several Ms: it may run on another M, so
     # one gosched does not do it; bounded).
-    mnutil.wait_until(lambda: w.state >> mutexWaiterShift == 1, "holder parked on w")
+    wait_until(lambda: w.state >> mutexWaiterShift == 1, "holder parked on w")
     with pytest.raises(gort.Deadlock):
         m.lock()  # main parks; the Deadlock ends the lazy runtime
     assert proc.sched.m0 is None
@@ -278,10 +268,10 @@ def test_rwmutex_whose_waiters_were_killed_is_not_corrupted():
     def main():
         rw.rlock()
         gort.go(rw.lock)  # waits for main's read lock to go
-        _until(lambda: rw.readerCount < 0 and rw.writerSem.nwait == 1, "the writer to park")
+        wait_until(lambda: rw.readerCount < 0 and rw.writerSem.nwait == 1, "the writer to park")
         for _ in range(2):
             gort.go(rw.rlock)  # queue behind the pending writer
-        _until(lambda: rw.readerSem.nwait == 2, "2 readers to park")
+        wait_until(lambda: rw.readerSem.nwait == 2, "2 readers to park")
         # main returns holding its read lock; the writer and readers die
 
     gort.run(main)
@@ -309,7 +299,7 @@ def test_waitgroup_whose_waiters_were_killed_is_not_corrupted(case):
         wg.add(1)
         for _ in range(2):
             gort.go(wg.wait)
-        _until(lambda: wg.sema.nwait == 2, "2 parked waiters")
+        wait_until(lambda: wg.sema.nwait == 2, "2 parked waiters")
         if case == "woken":
             wg.done()  # releases both; they are killed before they run
 
@@ -323,10 +313,10 @@ def test_waitgroup_whose_waiters_were_killed_is_not_corrupted(case):
         wg.add(1)
         returned = []
         gort.go(lambda: (wg.wait(), returned.append(1)))
-        _until(lambda: wg.sema.nwait == 1 or returned, "the new waiter")
+        wait_until(lambda: wg.sema.nwait == 1 or returned, "the new waiter")
         assert not returned, "wait() returned before the counter reached zero"
         wg.done()
-        _until(lambda: returned, "the waiter to return")
+        wait_until(lambda: returned, "the waiter to return")
         return wg.v, wg.w
 
     assert gort.run(main2) == (0, 0)
@@ -344,7 +334,7 @@ def test_cond_whose_waiters_were_killed_is_not_corrupted():
     def main():
         for _ in range(2):
             gort.go(waiter)
-        _until(lambda: c.notify.wait == 2 and c.l.state == 0, "2 parked waiters")
+        wait_until(lambda: c.notify.wait == 2 and c.l.state == 0, "2 parked waiters")
 
     gort.run(main)
     assert c.l.state == 0, c.l  # each killed waiter re-locked, and `with` unlocked
@@ -358,7 +348,7 @@ def test_cond_whose_waiters_were_killed_is_not_corrupted():
             woke.send(1)
 
         gort.go(w3)
-        _until(lambda: c.notify.wait - c.notify.notify - len(c.notify.dead or ()) == 1,
+        wait_until(lambda: c.notify.wait - c.notify.notify - len(c.notify.dead or ()) == 1,
                "the new waiter")
         with c:
             pass  # w3 is parked once it has unlocked l

@@ -6,6 +6,7 @@ import threading
 import time
 
 import pytest
+from testutil import wait_until
 
 import gort
 import gort.time
@@ -203,10 +204,7 @@ def test_thread_blocked_when_run_ends_gets_an_error(no_thread_leak):
         t = threading.Thread(target=th, args=(c,))
         t.start()
         gort.blocking(ready.wait, 5)
-        # Wait (bounded) until the thread is parked on c.
-        deadline = time.monotonic() + 5
-        while not len(c.recvq) and time.monotonic() < deadline:
-            gort.time.sleep(0.005)
+        wait_until(lambda: len(c.recvq), "the thread parked on c", poll=0.005)
         assert len(c.recvq) == 1
         return t
 
@@ -228,9 +226,7 @@ def test_waiting_thread_is_not_a_deadlock(no_thread_leak):
 
         t = threading.Thread(target=th)
         t.start()
-        deadline = time.monotonic() + 5
-        while not len(a.recvq) and time.monotonic() < deadline:
-            gort.time.sleep(0.005)
+        wait_until(lambda: len(a.recvq), "the thread parked on a", poll=0.005)
         a.send(1)
         v = b.recv()
         _join(t)

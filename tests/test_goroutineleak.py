@@ -15,6 +15,7 @@ import sys
 import textwrap
 
 import pytest
+from testutil import wait_until
 
 import gort
 import gort.context
@@ -29,14 +30,9 @@ _GLOBAL: list = []
 
 def _parked(n: int, timeout: float = 5.0) -> None:
     """Wait (bounded) until n goroutines other than main are parked."""
-    deadline = gort.time.now() + timeout
-    while gort.time.now() < deadline:
-        waiting = [g for g in list(proc.sched.allgs)
-                   if not g.system and not g.ismain and g.status == proc._Gwaiting]
-        if len(waiting) >= n:
-            return
-        gort.time.sleep(0.001)
-    raise AssertionError(f"fewer than {n} goroutines parked in {timeout} s")
+    wait_until(lambda: sum(not g.system and not g.ismain and g.status == proc._Gwaiting
+                           for g in list(proc.sched.allgs)) >= n,
+               f"{n} goroutines other than main parked", timeout, poll=0.001)
 
 
 def _leaks() -> list[tuple[str, str]]:

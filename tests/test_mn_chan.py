@@ -28,7 +28,16 @@ import threading
 from time import monotonic
 
 import pytest
-from mnutil import Book, Chaos, fast_switching, is_chaos, spread, start_book, wait_until
+from mnutil import (
+    Book,
+    Chaos,
+    fast_switching,
+    hold_until,
+    is_chaos,
+    spread,
+    start_book,
+    wait_until,
+)
 
 import gort
 import gort.selectgo
@@ -81,9 +90,8 @@ def _pool(book: Book, n: int) -> list[tuple[int, gort.Chan]]:
         for _ in range(8):
             gort.go(worker)
         if batch % 2:
-            deadline = monotonic() + 10
-            while not len(hello):  # hold this M: the first to run was stolen
-                assert monotonic() < deadline, "no goroutine was stolen by another M"
+            # hold this M: the first to run was stolen
+            hold_until(lambda: len(hello), "a goroutine stolen by another M")
         pool += [hello.recv() for _ in range(8)]
         ts = {t for t, _ in pool}
         if len(pool) >= n and me in ts and len(ts) > 1:

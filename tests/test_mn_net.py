@@ -181,12 +181,12 @@ def test_echo_100_clients_with_deadlines(procs):
 
 
 @pytest.mark.parametrize("procs", PROCS)
-def test_going_mn_while_goroutines_wait_for_io(procs, monkeypatch):
+@pytest.mark.one_m  # starts with one M on purpose
+def test_going_mn_while_goroutines_wait_for_io(procs):
     """Readers park in IO wait with one M; then the run goes M:N and their
     data arrives: they wake (readied by whichever M polls), read it, and
     netpollWaiters comes back to exactly zero -- a G parked before the
     switch finishes its wait the M:N way."""
-    monkeypatch.setenv("GORTMAXPROCS", "1")  # starts with one M on purpose
     NR = 4
     book = Book()
 
@@ -649,7 +649,8 @@ def test_busy_m_leaves_polling_to_the_blocked_poller(procs, monkeypatch):
 
 
 @pytest.mark.parametrize("procs", PROCS)
-def test_close_on_one_m_reaches_the_peer_while_another_m_polls(procs, monkeypatch):
+@pytest.mark.one_m
+def test_close_on_one_m_reaches_the_peer_while_another_m_polls(procs):
     """poll(2) holds a reference to every file in its array while it sleeps,
     so a socket closed on another M stayed open in the kernel (no FIN, no EOF
     for its peer) until the poll returned -- here never, since the poll was
@@ -658,7 +659,6 @@ def test_close_on_one_m_reaches_the_peer_while_another_m_polls(procs, monkeypatc
     is involved: a timer M's bounded sleep would have hidden the hang."""
     # Starts with one M on purpose (see main), whatever the default: on a
     # free-threaded build without GORTMAXPROCS it is the CPU count.
-    monkeypatch.setenv("GORTMAXPROCS", "1")
     book = Book()
 
     def main():

@@ -19,13 +19,8 @@ import gort
 import gort.time
 from gort.sched import proc
 
-pytestmark = pytest.mark.parametrize("nprocs", [2, 4])
-
-
-@pytest.fixture(autouse=True)
-def _start_with_one_p(monkeypatch):
-    # Each test grows the run from one P itself, whatever GORTMAXPROCS says.
-    monkeypatch.setenv("GORTMAXPROCS", "1")
+# Each test grows the run from one P itself, whatever GORTMAXPROCS says.
+pytestmark = [pytest.mark.parametrize("nprocs", [2, 4]), pytest.mark.one_m]
 
 
 def _spin(seconds: float) -> None:

@@ -23,6 +23,7 @@ import time
 
 import psutil
 import pytest
+from testutil import wait_until
 
 import gort
 import gort.net as net
@@ -71,14 +72,6 @@ def tcp_pair(network="tcp", address="127.0.0.1:0"):
 def close_all(*objs):
     for o in objs:
         o.close()
-
-
-def wait_until(cond, timeout=5.0):
-    end = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > end:
-            raise AssertionError("condition not reached in time")
-        gtime.sleep(0.001)
 
 
 def read_exactly(c, n):
@@ -286,7 +279,7 @@ def test_concurrent_readers_are_serialized():
         for _ in range(3):
             wg.go(lambda: got.append(s.read(1)))
         # One reader holds the read lock (parked in netpoll), two wait for it.
-        wait_until(lambda: s.fd.fdmu.state >> 23 & 0xFFFFF == 2)
+        wait_until(lambda: s.fd.fdmu.state >> 23 & 0xFFFFF == 2, poll=0.001)
         c.write(b"abc")
         wg.wait()
         assert sorted(got) == [b"a", b"b", b"c"]
@@ -356,14 +349,15 @@ def test_close_unblocks_blocked_operation(what):
 
         gp = []
         gort.go(lambda: (gp.append(getg()), op()))
-        wait_until(lambda: gp and gp[0].status == _Gwaiting and gp[0].waitreason == "IO wait")
+        wait_until(lambda: gp and gp[0].status == _Gwaiting and gp[0].waitreason == "IO wait",
+                   poll=0.001)
         fd = target.fileno()
         t0 = time.monotonic()
         target.close()
         if gort.gomaxprocs() > 1:
             # As in Go, close waits for the blocked op to drop its fd reference,
             # not to return: with several Ms it may still be on its way out.
-            wait_until(lambda: "err" in res)
+            wait_until(lambda: "err" in res, poll=0.001)
         assert "err" in res, "close returned before the blocked operation left"
         e = res["err"]
         assert isinstance(e, net.NetClosedError), repr(e)
@@ -398,11 +392,13 @@ def test_fd_number_not_reused_under_blocked_reader():
                 res.append(e)
 
         gort.go(reader)
-        wait_until(lambda: gp and gp[0].status == _Gwaiting and gp[0].waitreason == "IO wait")
+        wait_until(lambda: gp and gp[0].status == _Gwaiting and gp[0].waitreason == "IO wait",
+                   poll=0.001)
         old = s.fileno()
         s.close()
         if gort.gomaxprocs() > 1:
-            wait_until(lambda: res)  # several Ms: the reader may still be on its way out
+            # several Ms: the reader may still be on its way out
+            wait_until(lambda: res, poll=0.001)
         assert len(res) == 1 and isinstance(res[0], net.NetClosedError)
         # The kernel hands out the lowest free number: the new sockets reuse it.
         c2 = net.dial("tcp", ln.addr)
@@ -450,7 +446,7 @@ def test_close_with_waiters_on_the_fd_mutex():
                 except net.NetClosedError as e:
                     errs.append(e)
             wg.go(rd)
-        wait_until(lambda: s.fd.fdmu.state >> 23 & 0xFFFFF == 2)
+        wait_until(lambda: s.fd.fdmu.state >> 23 & 0xFFFFF == 2, poll=0.001)
         s.close()
         wg.wait()
         assert len(errs) == 3
@@ -635,7 +631,7 @@ def test_1000_concurrent_echo_connections_with_deadlines():
         wg.wait()
         assert len(ok) == N
         ln.close()
-        wait_until(lambda: gort.num_goroutine() == 1)
+        wait_until(lambda: gort.num_goroutine() == 1, poll=0.001)
 
     run(main)
 

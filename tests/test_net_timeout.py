@@ -15,6 +15,7 @@ import time
 
 import psutil
 import pytest
+from testutil import wait_until
 
 import gort
 import gort.net as net
@@ -103,14 +104,6 @@ def parked_in_io(res):
     g = res.get("g")
     return g is not None and not res["done"] and g.status == _Gwaiting and \
         g.waitreason == "IO wait"
-
-
-def wait_until(cond, timeout=5.0):
-    end = now() + timeout
-    while not cond():
-        if now() > end:
-            raise AssertionError("condition not reached in time")
-        gtime.sleep(0.001)
 
 
 # ---------------------------------------------------------------------------
@@ -260,11 +253,11 @@ def test_accept_timeout_must_not_return():
             return ln.accept()
 
         res = spawn_flag(acc)
-        wait_until(lambda: parked_in_io(res))
+        wait_until(lambda: parked_in_io(res), poll=0.001)
         gtime.sleep(0.1)
         assert not res["done"], f"accept returned: {res}"
         ln.close()
-        wait_until(lambda: res["done"])
+        wait_until(lambda: res["done"], poll=0.001)
         assert isinstance(res["err"], net.NetClosedError)
 
     gort.run(main)
@@ -309,13 +302,13 @@ def test_read_timeout_must_not_return():
             return c.read(1)
 
         res = spawn_flag(rd)
-        wait_until(lambda: parked_in_io(res))
+        wait_until(lambda: parked_in_io(res), poll=0.001)
         gtime.sleep(0.1)
         assert not res["done"], f"read returned: {res}"
         with pytest.raises(net.DeadlineExceededError):
             c.write(b"x")  # the write side stays expired
         c.close()
-        wait_until(lambda: res["done"])
+        wait_until(lambda: res["done"], poll=0.001)
         e = res["err"]
         assert isinstance(e, net.OpError) and not e.timeout() and not e.temporary()
         assert isinstance(e, net.NetClosedError)
@@ -408,12 +401,12 @@ def test_write_timeout_must_not_return():
                 c.write(b"x" * 1024)
 
         res = spawn_flag(wr)
-        wait_until(lambda: parked_in_io(res))
+        wait_until(lambda: parked_in_io(res), poll=0.001)
         gtime.sleep(0.1)
         assert not res["done"], f"write returned: {res}"
         assert res["g"].status == _Gwaiting and res["g"].waitreason == "IO wait"
         c.close()
-        wait_until(lambda: res["done"])
+        wait_until(lambda: res["done"], poll=0.001)
         e = res["err"]
         assert isinstance(e, net.NetClosedError) and not e.timeout() and not e.temporary()
         close_all(s, ln)
@@ -746,7 +739,7 @@ def test_deadline_moved_while_blocked():
         ln, c, s = tcp_pair()
         c.set_read_deadline(now() + 0.05)
         res = spawn_flag(lambda: c.read(1))
-        wait_until(lambda: parked_in_io(res))
+        wait_until(lambda: parked_in_io(res), poll=0.001)
         c.set_read_deadline(now() + 0.2)
         gtime.sleep(0.08)
         assert not res["done"], "read ended at the old deadline"
@@ -754,7 +747,7 @@ def test_deadline_moved_while_blocked():
         gtime.sleep(0.2)
         assert not res["done"], "read ended with no deadline"
         s.write(b"!")
-        wait_until(lambda: res["done"])
+        wait_until(lambda: res["done"], poll=0.001)
         assert res.get("ret") == b"!"
         close_all(c, s, ln)
 
@@ -772,10 +765,10 @@ def test_combined_deadline_wakes_reader_and_writer():
                 c.write(b"x" * 65536)
 
         w = spawn_flag(wr)
-        wait_until(lambda: parked_in_io(rd) and parked_in_io(w))
+        wait_until(lambda: parked_in_io(rd) and parked_in_io(w), poll=0.001)
         t0 = now()
         c.set_deadline(t0 + 0.05)
-        wait_until(lambda: rd["done"] and w["done"])
+        wait_until(lambda: rd["done"] and w["done"], poll=0.001)
         assert is_deadline_exceeded(rd["err"]) and is_deadline_exceeded(w["err"])
         assert now() >= t0 + 0.05
         close_all(c, s, ln)

@@ -17,6 +17,7 @@ from time import monotonic
 
 import psutil
 import pytest
+from testutil import wait_until
 
 import gort
 from gort.netpoll import (
@@ -110,15 +111,6 @@ def drain(sock):
         n += len(d)
 
 
-def spin_until(cond, timeout=5.0):
-    """Yield to other goroutines until cond() holds (bounded)."""
-    end = monotonic() + timeout
-    while not cond():
-        if monotonic() > end:
-            raise AssertionError("condition not reached in time")
-        gort.gosched()
-
-
 class Done:
     """Park the caller (no busy wait, so the scheduler really blocks in
     netpoll) until n goroutines have called done()."""
@@ -200,9 +192,9 @@ def test_ready_before_wait_is_consumed_without_parking(sockets):
         close_pd(pd)
 
 
-def test_park_then_ready_wakes_exactly_that_g(sockets, monkeypatch):
+@pytest.mark.one_m
+def test_park_then_ready_wakes_exactly_that_g(sockets):
     # One M: it drives netpollready by hand, which another M's poller would race.
-    monkeypatch.setenv("GORTMAXPROCS", "1")
     a, _ = sockets()
     res = []
 
@@ -222,9 +214,87 @@ def test_park_then_ready_wakes_exactly_that_g(sockets, monkeypatch):
         assert pd.rg is pdReady  # the G will consume it
         proc.sched.netpollWaiters += -1
         proc.injectglist(toRun)
-        spin_until(lambda: res)
+        wait_until(lambda: res)
         assert res == [pollNoError]
         assert pd.rg is pdNil and proc.sched.netpollWaiters == 0
+        close_pd(pd)
+
+    gort.run(main)
+
+
+def _schedlinked(glist, limit=8):
+    """The Gs of a gList from netpoll, read through schedlink as injectglist
+    would pop them (bounded: a cycle fails, not hangs)."""
+    out = []
+    gp = glist.head if glist is not None else None
+    while gp is not None:
+        assert len(out) < limit, f"schedlink cycle or runaway list: {out}"
+        out.append(gp)
+        gp = gp.schedlink
+    return out
+
+
+@pytest.mark.one_m
+@pytest.mark.parametrize("order", ["r,w", "w,r", "rw"])
+def test_backend_netpoll_returns_exactly_the_woken_gs(backend, sockets, order):
+    """The backend's own netpoll(0), called where the scheduler calls it
+    (proc._pollnow: on the M, then injectglist), with a reader and a writer
+    parked on one pollDesc of a real socketpair: each poll returns a gList,
+    linked through schedlink, of exactly the Gs its events wake, still
+    waiting (injectglist readies them); their rg/wg are pdReady (Go's
+    netpollready -> netpollunblock(pd, mode, ioready=true)) and the other
+    direction's parked G is left alone.  Once injected, each woken G takes
+    pdReady back to pdNil (netpollblock) and its pollWait returns
+    pollNoError.  ``order``: which directions become ready, poll by poll.
+
+    One M: between making the fd ready and the direct call nothing yields,
+    so no scheduler poll can take the events first."""
+    a, b = sockets()
+    fill(a)  # a cannot write (its buffer is full), and has nothing to read
+    res = {}
+
+    def main():
+        poller = np._backend
+        assert poller.name == backend
+        pd = poll_runtime_pollOpen(a.fileno())
+
+        def waiter(mode):
+            res[mode] = poll_runtime_pollWait(pd, mode)
+
+        gort.go(waiter, "r")
+        gort.go(waiter, "w")
+        wait_until(lambda: parked_in_io(pd.rg) and parked_in_io(pd.wg),
+                   "a reader and a writer parked on pd")
+        parked = {"r": pd.rg, "w": pd.wg}
+        assert parked["r"] is not parked["w"]
+        word = {"r": lambda: pd.rg, "w": lambda: pd.wg}
+        pending = {"r", "w"}
+        for step in order.split(","):
+            # Make the step's directions ready, with plain socket calls.
+            if "r" in step:
+                b.send(b"x")
+            if "w" in step:
+                drain(b)
+            glist = poller.netpoll(0)
+            woken = _schedlinked(glist)
+            assert len(woken) == len(step), (step, woken)
+            assert set(woken) == {parked[m] for m in step}, (step, woken)
+            assert all(gp.status == _Gwaiting for gp in woken)
+            pending -= set(step)
+            for m in step:
+                assert word[m]() is pdReady, (m, word[m]())
+            for m in pending:
+                assert word[m]() is parked[m], (m, word[m]())
+                assert m not in res
+            # What the scheduler does next: inject the list; the Gs run.
+            proc.injectglist(glist)
+            wait_until(lambda s=step: all(m in res for m in s), f"the {step} waiter(s) to return")
+            for m in step:
+                assert res[m] == pollNoError
+                assert word[m]() is pdNil, (m, word[m]())
+            for m in pending:
+                assert word[m]() is parked[m] and m not in res
+        assert not pending and set(res) == {"r", "w"}
         close_pd(pd)
 
     gort.run(main)
@@ -269,9 +339,9 @@ def test_double_wait_is_an_error(sockets):
         pd = poll_runtime_pollOpen(a.fileno())
         pd.rg = pdNil
         gort.go(poll_runtime_pollWait, pd, "r")
-        spin_until(lambda: parked_in_io(pd.rg))  # several Ms: it may run on another
+        wait_until(lambda: parked_in_io(pd.rg))  # several Ms: it may run on another
         gort.go(second, pd)
-        spin_until(lambda: errs)
+        wait_until(lambda: errs)
         assert errs == ["runtime: double wait"]
         close_pd(pd)
 
@@ -288,10 +358,10 @@ def test_close_while_waiting_both_directions(sockets):
         pd.rg = pd.wg = pdNil
         gort.go(lambda: res.setdefault("r", poll_runtime_pollWait(pd, "r")))
         gort.go(lambda: res.setdefault("w", poll_runtime_pollWait(pd, "w")))
-        spin_until(lambda: parked_in_io(pd.rg) and parked_in_io(pd.wg))  # M:N: may run elsewhere
+        wait_until(lambda: parked_in_io(pd.rg) and parked_in_io(pd.wg))  # M:N: may run elsewhere
         assert proc.sched.netpollWaiters == 2
         poll_runtime_pollUnblock(pd)
-        spin_until(lambda: len(res) == 2)
+        wait_until(lambda: len(res) == 2)
         assert res == {"r": pollErrClosing, "w": pollErrClosing}
         assert proc.sched.netpollWaiters == 0
         # Every later operation fails the same way, data or not.
@@ -329,11 +399,11 @@ def test_deadline_in_the_past_while_waiting_and_sticky(sockets):
     def main():
         pd = poll_runtime_pollOpen(a.fileno())
         gort.go(lambda: res.append(read_some(pd, a)))
-        spin_until(lambda: parked_in_io(pd.rg))  # M:N: another M may start it
+        wait_until(lambda: parked_in_io(pd.rg))  # M:N: another M may start it
         t0 = monotonic()
         poll_runtime_pollSetDeadline(pd, monotonic() - 5, "r")
         assert pd.rd == -1
-        spin_until(lambda: res)
+        wait_until(lambda: res)
         assert res == [pollErrTimeout] and monotonic() - t0 < 0.5
         assert proc.sched.netpollWaiters == 0
         # Sticky: fails at once even with data ready, again and again.
@@ -386,7 +456,7 @@ def test_extend_deadline_while_waiting(sockets):
         assert not out
         poll_runtime_pollSetDeadline(pd, t0 + 0.25, "r")  # moved while it waits
         assert pd.rseq == seq0 + 1 and pd.rrun  # modtimer in place, old firing stale
-        spin_until(lambda: out, timeout=5)
+        wait_until(lambda: out, timeout=5)
         code, t = out[0]
         assert code == pollErrTimeout
         assert t - t0 >= 0.25, f"woke at {t - t0:.3f}s, before the moved deadline"
@@ -397,19 +467,19 @@ def test_extend_deadline_while_waiting(sockets):
         gort.go(lambda: out.append((read_some(pd, a), monotonic())))
         gort.gosched()
         poll_runtime_pollSetDeadline(pd, t1 + 0.05, "r")
-        spin_until(lambda: out, timeout=5)
+        wait_until(lambda: out, timeout=5)
         assert out[0][0] == pollErrTimeout and 0.05 <= out[0][1] - t1 < 2
         close_pd(pd)
 
     gort.run(main)
 
 
-def test_timer_fired_but_deadline_reset_before_waiter_runs(sockets, monkeypatch):
+@pytest.mark.one_m
+def test_timer_fired_but_deadline_reset_before_waiter_runs(sockets):
     """Go's pollWait loop: netpollblock returns false, no error any more
     (the deadline was moved before the waiter ran): wait again."""
     # One M: the window between the ready and the waiter running is this M's
     # to hold; another M would run the readied waiter at once.
-    monkeypatch.setenv("GORTMAXPROCS", "1")
     a, b = sockets()
     out = []
 
@@ -425,10 +495,10 @@ def test_timer_fired_but_deadline_reset_before_waiter_runs(sockets, monkeypatch)
         assert pd.rd == -1 and pd.rg is pdNil and gp.status != _Gwaiting
         # ... and before the waiter runs, the deadline moves to the future.
         poll_runtime_pollSetDeadline(pd, monotonic() + 100, "r")
-        spin_until(lambda: parked_in_io(pd.rg))  # it waits again
+        wait_until(lambda: parked_in_io(pd.rg))  # it waits again
         assert pd.rg is gp and not out
         b.send(b"late")
-        spin_until(lambda: out)
+        wait_until(lambda: out)
         assert out == [b"late"]
         close_pd(pd)
 
@@ -451,7 +521,7 @@ def test_stale_timer_seq_ignored_after_change_and_after_reuse(sockets):
         np.netpolldeadlineimpl(pd, old, True, False)  # stale: deadline moved
         assert pd.rd > 0 and pd.rg is gp and not out
         poll_runtime_pollUnblock(pd)
-        spin_until(lambda: out)
+        wait_until(lambda: out)
         assert out == [pollErrClosing]
         reuse_seq = pd.rseq
         wseq = pd.wseq
@@ -468,7 +538,7 @@ def test_stale_timer_seq_ignored_after_change_and_after_reuse(sockets):
         np.netpolldeadlineimpl(pd2, reuse_seq, True, True)
         assert pd2.rd == 0 and pd2.wd == 0 and pd2.rg is gp2 and not out
         close_pd(pd2)
-        spin_until(lambda: out)
+        wait_until(lambda: out)
 
     gort.run(main)
 
@@ -508,7 +578,7 @@ def test_combined_timer_when_read_and_write_deadlines_match(sockets):
         pd.rg = pd.wg = pdNil
         gort.go(lambda: out.setdefault("r", (poll_runtime_pollWait(pd, "r"), monotonic())))
         gort.go(lambda: out.setdefault("w", (poll_runtime_pollWait(pd, "w"), monotonic())))
-        spin_until(lambda: len(out) == 2)
+        wait_until(lambda: len(out) == 2)
         (rc, rt), (wc, wt) = out["r"], out["w"]
         assert rc == wc == pollErrTimeout
         assert rt >= d and wt >= d
@@ -523,10 +593,10 @@ def test_combined_timer_when_read_and_write_deadlines_match(sockets):
     gort.run(main)
 
 
-def test_lazy_expiry_without_the_timer_running(sockets, monkeypatch):
+@pytest.mark.one_m
+def test_lazy_expiry_without_the_timer_running(sockets):
     """A goroutine that never yields still sees its deadline (digest §7)."""
     # One M: "timerproc cannot run" holds only while this M is the only one.
-    monkeypatch.setenv("GORTMAXPROCS", "1")
     a, b = sockets()
 
     def main():
@@ -612,7 +682,7 @@ def test_reopen_of_an_fd_closed_behind_the_pollers_back_evicts(sockets):
         gort.gosched()
         pd2 = poll_runtime_pollOpen(fd)  # no pollClose of pd in between
         assert pd2 is not pd and np.pdbyfd[fd] is pd2
-        spin_until(lambda: out)
+        wait_until(lambda: out)
         assert out == [pollErrClosing] and pd.closing
         poll_runtime_pollClose(pd)  # its owner's late close leaves pd2 alone
         assert np.pdbyfd[fd] is pd2
@@ -629,7 +699,7 @@ def test_teardown_leaves_open_pds_clean_and_rearms_deadlines(sockets):
     def first():
         poll_runtime_pollSetDeadline(pd, monotonic() + 0.15, "r")
         gort.go(read_some, pd, a)
-        spin_until(lambda: parked_in_io(pd.rg))  # M:N: another M may start it
+        wait_until(lambda: parked_in_io(pd.rg))  # M:N: another M may start it
         # main returns with the reader still parked: run() kills it.
 
     gort.run(first)
@@ -660,18 +730,18 @@ def test_readiness_wakes_exactly_the_waiting_g(backend, sockets):
         for i, ((a, _), pd) in enumerate(zip(pairs, pds, strict=True)):
             gort.go(lambda i=i, a=a, pd=pd: got.setdefault(i, read_some(pd, a)))
         gort.gosched()
-        spin_until(lambda: all(parked_in_io(pd.rg) for pd in pds))
+        wait_until(lambda: all(parked_in_io(pd.rg) for pd in pds))
         assert proc.sched.netpollWaiters == 8
         for k in (5, 2, 7):
             pairs[k][1].send(b"%d" % k)
-            spin_until(lambda k=k: k in got)
+            wait_until(lambda k=k: k in got)
             assert got[k] == b"%d" % k
             others = [i for i in range(8) if i not in got]
             assert all(parked_in_io(pds[i].rg) for i in others)
             assert proc.sched.netpollWaiters == len(others)
         for pd in pds:
             close_pd(pd)
-        spin_until(lambda: len(got) == 8)
+        wait_until(lambda: len(got) == 8)
         assert sorted(v for k, v in got.items() if k not in (5, 2, 7)) == [pollErrClosing] * 5
         assert proc.sched.netpollWaiters == 0
 
@@ -748,7 +818,7 @@ def test_pipe_read_and_write_wakeups(backend):
                 view = view[k:]
         close_pd(pw)
         os.close(w)  # EOF (a HUP for the reader)
-        spin_until(lambda: out)
+        wait_until(lambda: out)
         assert out == [sent]
         close_pd(pr)
 
@@ -837,9 +907,9 @@ def test_peer_close_wakes_reader_with_eof(backend, sockets):
     def main():
         pa = poll_runtime_pollOpen(a.fileno())
         gort.go(lambda: out.append(read_some(pa, a)))
-        spin_until(lambda: parked_in_io(pa.rg))  # M:N: another M may start it
+        wait_until(lambda: parked_in_io(pa.rg))  # M:N: another M may start it
         b.shutdown(socket.SHUT_WR)  # RDHUP / HUP
-        spin_until(lambda: out)
+        wait_until(lambda: out)
         assert out == [b""]
         close_pd(pa)
 
@@ -871,10 +941,10 @@ def test_ten_thousand_fds_registered_at_once(backend):
         assert len(np.pdbyfd) >= need
         for (a, _), (pa, _) in zip(pairs, pds, strict=True):
             gort.go(reader, pa, a)
-        spin_until(lambda: proc.sched.netpollWaiters == need // 2, timeout=20)
+        wait_until(lambda: proc.sched.netpollWaiters == need // 2, timeout=20)
         for _, b in pairs:
             b.send(b"!")
-        spin_until(lambda: len(woke) == need // 2, timeout=30)
+        wait_until(lambda: len(woke) == need // 2, timeout=30)
         assert proc.sched.netpollWaiters == 0
         for pa, pb in pds:
             close_pd(pa)
@@ -1023,7 +1093,7 @@ def test_busy_run_queue_does_not_starve_io(backend, sockets):
             gort.gosched()
             t0 = monotonic()
             b.send(b"!")
-            spin_until(lambda got=got: got)
+            wait_until(lambda got=got: got)
             lat.append(monotonic() - t0)
             assert got == [b"!"]
         stop.append(1)
@@ -1059,11 +1129,11 @@ def test_io_waiter_is_not_a_deadlock_but_nothing_else_is(sockets):
         gort.run(main)
 
 
-def test_poll_backend_closed_fd_does_not_spin(monkeypatch):
+@pytest.mark.one_m
+def test_poll_backend_closed_fd_does_not_spin():
     """poll(2) reports POLLNVAL for a closed fd on every call; the backend
     must wake the waiter once and drop the registration."""
     # One M: "after one gosched the reader is parked" holds only there.
-    monkeypatch.setenv("GORTMAXPROCS", "1")
     default = np._backendname()
     np._setbackend(newbackend("poll"))
     r, w = os.pipe()
@@ -1075,7 +1145,7 @@ def test_poll_backend_closed_fd_does_not_spin(monkeypatch):
             gort.gosched()
             assert parked_in_io(pd.rg) and pd.user
             os.close(r)  # behind the poller's back
-            spin_until(lambda: out, timeout=5)
+            wait_until(lambda: out, timeout=5)
             assert out == [pollNoError]  # woken; its syscall will say EBADF
             assert pd.user == 0
             assert np._backend.netpoll(0) is None  # not reported again
@@ -1087,13 +1157,13 @@ def test_poll_backend_closed_fd_does_not_spin(monkeypatch):
         np._setbackend(newbackend(default))
 
 
-def test_poll_backend_disarms_a_closing_fd(sockets, monkeypatch):
+@pytest.mark.one_m
+def test_poll_backend_disarms_a_closing_fd(sockets):
     """A closing pd is never armed again, but what is armed gets disarmed
     when reported: else a ready fd between pollUnblock and pollClose would
     make every poll return at once (a busy loop)."""
     # One M: it inspects the armed interest between two steps that another
     # M's poller would race.
-    monkeypatch.setenv("GORTMAXPROCS", "1")
     default = np._backendname()
     np._setbackend(newbackend("poll"))
     a, b = sockets()
@@ -1105,7 +1175,7 @@ def test_poll_backend_disarms_a_closing_fd(sockets, monkeypatch):
             gort.gosched()
             assert pd.user == select.POLLIN
             poll_runtime_pollUnblock(pd)
-            spin_until(lambda: out)
+            wait_until(lambda: out)
             assert out == [pollErrClosing]
             b.send(b"ready")  # stays readable
             np._backend.netpoll(0)
@@ -1188,7 +1258,7 @@ def test_no_fd_leaks(backend):
                 b.send(b".")
             # Close only once every reader has left pollWait (internal/poll's
             # fdMutex guarantees that in gort/net).
-            spin_until(lambda done=done: len(done) == 50)
+            wait_until(lambda done=done: len(done) == 50)
             assert done == [b"."] * 50 and proc.sched.netpollWaiters == 0
             for pd in pds:
                 close_pd(pd)

@@ -117,11 +117,11 @@ def test_gosched_lets_due_timers_run(procs):
     assert 0.045 <= gort.run(main) < 1.0
 
 
-def test_select_default_without_timers_does_not_yield(monkeypatch):
+@pytest.mark.one_m
+def test_select_default_without_timers_does_not_yield():
     # The default path yields only when a timer is due: with none pending,
     # a polling select must not let another goroutine in.  One M: with
     # several, the new goroutine may run on another M meanwhile.
-    monkeypatch.setenv("GORTMAXPROCS", "1")
 
     def main():
         ran = []

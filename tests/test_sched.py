@@ -10,6 +10,7 @@ import time
 import mnutil
 import psutil
 import pytest
+from testutil import wait_until
 
 import gort
 from gort.sched import proc
@@ -31,11 +32,11 @@ def test_run_twice_and_state_reset():
     assert proc.sched.m0 is None
 
 
-def test_runnext_order_like_go(monkeypatch):
+@pytest.mark.one_m
+def test_runnext_order_like_go():
     # Go: newproc puts the new G in runnext, kicking the previous one to the
     # tail of the local queue, so the last started runs first.  (One P: with
     # several, gort's newproc uses the tail of runq so that idle Ms can steal.)
-    monkeypatch.setenv("GORTMAXPROCS", "1")
     order = []
 
     def main():
@@ -47,9 +48,9 @@ def test_runnext_order_like_go(monkeypatch):
     assert gort.run(main) == [3, 0, 1, 2]
 
 
-def test_gosched_interleaves(monkeypatch):
+@pytest.mark.one_m
+def test_gosched_interleaves():
     # One P's order: with two, a and b may run on different Ms, each in turn.
-    monkeypatch.setenv("GORTMAXPROCS", "1")
     out = []
 
     def worker(name):
@@ -83,7 +84,7 @@ def test_100k_goroutines():
         while len(done) < n:
             gort.gosched()
         # Several Ms: the last inc may have appended but not yet exited.
-        mnutil.wait_until(lambda: gort.num_goroutine() == 1, "every inc exited")
+        wait_until(lambda: gort.num_goroutine() == 1, "every inc exited")
         return gort.num_goroutine()
 
     assert gort.run(main) == 1
@@ -154,8 +155,8 @@ def test_gopark_unlockf_false_cancels_park():
     assert gort.run(main) is None
 
 
-def test_runq_overflow_spills_half_to_global(monkeypatch):
-    monkeypatch.setenv("GORTMAXPROCS", "1")  # one P's queue; other Ms would steal from it
+@pytest.mark.one_m  # one P's queue; other Ms would steal from it
+def test_runq_overflow_spills_half_to_global():
 
     def main():
         pp = proc.getg().m.p
@@ -216,7 +217,7 @@ def test_exception_in_goroutine_ends_run_with_goroutine_id():
     def main():
         gort.go(bad)
         # Several Ms: bad may run on another M; wait (bounded) for it to end the run.
-        mnutil.wait_until(lambda: False, "bad ended the run")
+        wait_until(lambda: False, "bad ended the run")
         return "not reached"
 
     with pytest.raises(KeyError) as ei:
@@ -231,7 +232,7 @@ def test_exception_in_lazy_goroutine_is_reported(capfd):
 
     gort.go(bad)
     gort.gosched()
-    mnutil.wait_until(lambda: gort.num_goroutine() == 1, "bad ended")  # several Ms
+    wait_until(lambda: gort.num_goroutine() == 1, "bad ended")  # several Ms
     err = capfd.readouterr().err
     assert "panic in goroutine" in err and "lazy boom" in err
 
@@ -251,7 +252,7 @@ def test_goexit_runs_finally_and_ends_only_that_goroutine():
         gort.go(g)
         gort.gosched()
         gort.gosched()
-        mnutil.wait_until(lambda: gort.num_goroutine() == 1, "g ended")  # several Ms
+        wait_until(lambda: gort.num_goroutine() == 1, "g ended")  # several Ms
         log.append("main")
         return gort.num_goroutine()
 
@@ -334,7 +335,7 @@ def test_contextvars_isolated_per_goroutine():
         gort.go(child, "b")
         gort.gosched()
         gort.gosched()
-        mnutil.wait_until(lambda: gort.num_goroutine() == 1, "children ended")  # several Ms
+        wait_until(lambda: gort.num_goroutine() == 1, "children ended")  # several Ms
         seen["main"] = var.get()
 
     gort.run(main)
@@ -342,10 +343,10 @@ def test_contextvars_isolated_per_goroutine():
                     "main": "main"}
 
 
-def test_lazy_runtime_in_plain_code(monkeypatch):
+@pytest.mark.one_m
+def test_lazy_runtime_in_plain_code():
     # One M: plain code runs the new goroutine when it yields, not before
     # (with several Ms another may run it at once).
-    monkeypatch.setenv("GORTMAXPROCS", "1")
     out = []
     gort.go(out.append, 1)
     assert out == []

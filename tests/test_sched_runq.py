@@ -17,10 +17,7 @@ import gort.time
 from gort.sched import proc
 from gort.sched.runtime2 import GRFREE_IDLE, RUNQ_SIZE
 
-
-@pytest.fixture(autouse=True)
-def _one_p(monkeypatch):
-    monkeypatch.setenv("GORTMAXPROCS", "1")
+pytestmark = pytest.mark.one_m
 
 
 def test_timer_woken_gs_run_before_spilled_unstarted_gs():

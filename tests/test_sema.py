@@ -1,22 +1,12 @@
 """Runtime semaphores (gort/sched/sema.py, Go's sema.go)."""
 
-import time
 
 import pytest
+from testutil import wait_until
 
 import gort
 from gort.sched import Sema, semacquire, semrelease
 from gort.sched.traceback import goroutine_dump
-
-
-def _until(cond):
-    """gosched until cond(), bounded.  At GOMAXPROCS > 1 a goroutine started
-    here may run on another M, so one gosched does not mean it has parked
-    (reading nwait right after one was the off-by-one of issue 17)."""
-    end = time.monotonic() + 10
-    while not cond():
-        assert time.monotonic() < end, "condition not reached"
-        gort.gosched()
 
 
 def _spawn_waiters(s, order, n, lifo=False):
@@ -26,7 +16,7 @@ def _spawn_waiters(s, order, n, lifo=False):
 
     for i in range(n):
         gort.go(w, i)
-        _until(lambda i=i: s.nwait == i + 1)  # each one queues before the next
+        wait_until(lambda i=i: s.nwait == i + 1)  # each one queues before the next
 
 
 def _release_each(s, order, n):
@@ -34,7 +24,7 @@ def _release_each(s, order, n):
     itself) before the next release, on whichever M it is pinned to."""
     for k in range(n):
         semrelease(s)
-        _until(lambda k=k: len(order) == k + 1)
+        wait_until(lambda k=k: len(order) == k + 1)
 
 
 def test_fast_path_and_fifo_wakeups():
@@ -63,11 +53,11 @@ def test_lifo_queues_at_front():
     assert gort.run(main) == [2, 1, 0]
 
 
-def test_handoff_gives_count_to_waiter_not_newcomer(monkeypatch):
+@pytest.mark.one_m
+def test_handoff_gives_count_to_waiter_not_newcomer():
     # One M: "yields to it at once" means the waiter runs on this thread
     # (at GOMAXPROCS > 1 it may be pinned to another M; test_mn_sync covers
     # hand-off there).
-    monkeypatch.setenv("GORTMAXPROCS", "1")
 
     def main():
         s = Sema(0)
@@ -97,7 +87,7 @@ def test_wait_reason_and_deadlock():
             semacquire(s, reason="sync.Mutex.Lock")
 
         gort.go(w)
-        _until(lambda: s.nwait == 1)
+        wait_until(lambda: s.nwait == 1)
         assert "[sync.Mutex.Lock]" in goroutine_dump()
         semacquire(s)
 
@@ -115,7 +105,7 @@ def test_killed_waiter_leaves_no_sudog_behind():
 
         for _ in range(3):
             gort.go(w)
-        _until(lambda: s.nwait == 3)
+        wait_until(lambda: s.nwait == 3)
         return "main returns with 3 waiters parked"
 
     gort.run(main)  # run() kills the waiters

@@ -4,6 +4,7 @@ import threading
 import time
 
 import pytest
+from testutil import wait_until
 
 import gort
 from gort.sched import goroutine_dump, proc
@@ -19,18 +20,6 @@ def _busy(d):
         pass
 
 
-def _gosched_until(cond, limit=100_000):
-    """gosched until cond(): at least ``limit`` times and 5 s (under M:N the
-    goroutines run on other Ms, and a gosched returns at once)."""
-    end = time.monotonic() + 5.0
-    i = 0
-    while not cond():
-        if i >= limit and time.monotonic() > end:
-            raise AssertionError("condition not reached")
-        gort.gosched()
-        i += 1
-
-
 def _nwaiting(reason=None):
     return sum(1 for g in list(proc.sched.allgs)
                if g.status == _Gwaiting and not g.system
@@ -41,11 +30,8 @@ def _nwaiting(reason=None):
 # Mutex
 
 
-def test_mutex_mutual_exclusion_with_yields(monkeypatch):
-    inside = [0]
-    most = [0]
-    counter = [0]
-
+def _yielding_worker(inside, most, counter):
+    """A worker that yields inside its critical section under m."""
     def worker(m, n):
         for _ in range(n):
             with m:
@@ -55,6 +41,15 @@ def test_mutex_mutual_exclusion_with_yields(monkeypatch):
                 gort.gosched()  # another goroutine runs inside our critical section
                 counter[0] = v + 1
                 inside[0] -= 1
+
+    return worker
+
+
+def test_mutex_mutual_exclusion_with_yields():
+    inside = [0]
+    most = [0]
+    counter = [0]
+    worker = _yielding_worker(inside, most, counter)
 
     def main():
         m = Mutex()
@@ -69,19 +64,23 @@ def test_mutex_mutual_exclusion_with_yields(monkeypatch):
     assert most[0] == 1
     assert m.state == 0
 
-    # The same program without the lock loses updates: the test can fail.
+
+@pytest.mark.one_m
+def test_mutex_mutual_exclusion_control_without_the_lock():
+    # The same program as test_mutex_mutual_exclusion_with_yields without the
+    # lock loses updates: that test can fail.  The control interleaves by
+    # gosched, a one-M order: with several Ms on a free-threaded build each
+    # worker may have its M to itself, its gosched returns at once, and the
+    # window for a lost update is tiny.
+    counter = [0]
+    worker = _yielding_worker([0], [0], counter)
+
     class NoLock:
         def __enter__(self):
             pass
 
         def __exit__(self, *a):
             pass
-
-    counter[0] = 0
-    # The control interleaves by gosched, a one-M order: with several Ms on
-    # a free-threaded build each worker may have its M to itself, its
-    # gosched returns at once, and the window for a lost update is tiny.
-    monkeypatch.setenv("GORTMAXPROCS", "1")
 
     def main2():
         wg = WaitGroup()
@@ -135,10 +134,10 @@ def test_mutex_unlock_of_unlocked():
     assert m.state == mutexWoken | (2 << mutexWaiterShift)
 
 
-def test_mutex_try_lock_try_again_while_contended(monkeypatch):
+@pytest.mark.one_m
+def test_mutex_try_lock_try_again_while_contended():
     # One M: "before w runs" is one M's order; with several, the woken w runs
     # on its own M at once (and main read the state as w still held it).
-    monkeypatch.setenv("GORTMAXPROCS", "1")
 
     def main():
         m = Mutex()
@@ -151,14 +150,14 @@ def test_mutex_try_lock_try_again_while_contended(monkeypatch):
 
         m.lock()
         gort.go(w)
-        _gosched_until(lambda: m.state >> mutexWaiterShift == 1)
+        wait_until(lambda: m.state >> mutexWaiterShift == 1)
         assert not m.try_lock()
         assert m.state == mutexLocked | (1 << mutexWaiterShift)
         m.unlock()  # wakes w (normal mode), sets mutexWoken
         assert m.state & mutexWoken and not m.state & mutexLocked
         assert m.try_lock()  # a running goroutine may take it before w runs
         m.unlock()
-        _gosched_until(lambda: got)
+        wait_until(lambda: got)
         assert m.state == 0
 
     gort.run(main)
@@ -177,10 +176,10 @@ def test_mutex_unlocked_by_another_goroutine():
     assert gort.run(main) == 0
 
 
-def test_mutex_normal_mode_newcomer_barges(monkeypatch):
+@pytest.mark.one_m
+def test_mutex_normal_mode_newcomer_barges():
     # One M: "the running goroutine wins" is one M's order; with several, the
     # woken waiter runs on its own M at once and may take the lock first.
-    monkeypatch.setenv("GORTMAXPROCS", "1")
     order = []
 
     def main():
@@ -193,20 +192,21 @@ def test_mutex_normal_mode_newcomer_barges(monkeypatch):
 
         m.lock()
         gort.go(waiter)
-        _gosched_until(lambda: m.state >> mutexWaiterShift == 1)
+        wait_until(lambda: m.state >> mutexWaiterShift == 1)
         m.unlock()  # wakes the waiter; it does not own the lock
         m.lock()  # the running goroutine wins (normal mode)
         order.append("main")
         assert not m.state & mutexStarving
         m.unlock()
-        _gosched_until(lambda: len(order) == 2)
+        wait_until(lambda: len(order) == 2)
         assert m.state == 0
 
     gort.run(main)
     assert order == ["main", "waiter"]
 
 
-def test_mutex_starvation_mode_fifo_handoff(monkeypatch):
+@pytest.mark.one_m
+def test_mutex_starvation_mode_fifo_handoff():
     # main holds the lock for 1.5 ms at a stretch and re-takes it after each
     # unlock (it is running, the woken waiter is not).  Every waiter has then
     # waited > 1 ms when it next runs, so the first one to wake switches the
@@ -214,7 +214,6 @@ def test_mutex_starvation_mode_fifo_handoff(monkeypatch):
     # waiters in queue order, and a newcomer queues at the tail.
     # One M: main's barging back in (before the woken waiter runs) is one
     # M's order; with several, the waiter may take the lock in normal mode.
-    monkeypatch.setenv("GORTMAXPROCS", "1")
     hold = 0.0015
     queued, order = [], []
     log = {}
@@ -237,7 +236,7 @@ def test_mutex_starvation_mode_fifo_handoff(monkeypatch):
         m.lock()
         for name in ("a", "b", "c"):
             gort.go(waiter, name)
-        _gosched_until(lambda: len(queued) == 3)
+        wait_until(lambda: len(queued) == 3)
         for i in range(20):
             _busy(hold)
             if m.state & mutexStarving:
@@ -247,12 +246,12 @@ def test_mutex_starvation_mode_fifo_handoff(monkeypatch):
             m.lock()  # barge back in (normal mode)
             assert not order
             # Let the woken waiter run and find out it lost (it clears mutexWoken).
-            _gosched_until(lambda: not m.state & mutexWoken)
+            wait_until(lambda: not m.state & mutexWoken)
         else:
             raise AssertionError(f"starvation mode never engaged: {m!r}")
         assert m.state >> mutexWaiterShift == 3
         gort.go(newcomer)
-        _gosched_until(lambda: "newcomer_state" in log)
+        wait_until(lambda: "newcomer_state" in log)
         assert log["newcomer_state"] & mutexStarving
         assert m.state >> mutexWaiterShift == 4  # the newcomer queued, did not take it
         assert not m.try_lock()
@@ -290,7 +289,7 @@ def test_sync_wait_reasons_in_goroutine_dump():
         wg.add(1)
         gort.go(m.lock)
         gort.go(rw.lock)  # waits for our read lock: sync.RWMutex.Lock
-        _gosched_until(lambda: rw.readerCount < 0)
+        wait_until(lambda: rw.readerCount < 0)
         gort.go(rw.rlock)  # a writer is pending: sync.RWMutex.RLock
         gort.go(rw.lock)  # queued behind the first writer on rw.w: Go says sync.Mutex.Lock
         gort.go(wg.wait)
@@ -300,7 +299,7 @@ def test_sync_wait_reasons_in_goroutine_dump():
                 c.wait()
 
         gort.go(cw)
-        _gosched_until(lambda: _nwaiting() == 6)
+        wait_until(lambda: _nwaiting() == 6)
         dump = goroutine_dump()
         reasons = sorted(line.split("[")[1].split("]")[0]
                          for line in dump.splitlines() if line.startswith("goroutine "))
@@ -321,13 +320,13 @@ def test_sync_wait_reasons_in_goroutine_dump():
 # RWMutex
 
 
-def test_rwmutex_readers_share_writers_exclude(monkeypatch):
+@pytest.mark.one_m
+def test_rwmutex_readers_share_writers_exclude():
     # One M: readers share the lock here because a gosched inside the read
     # section runs the next reader.  With several Ms on a free-threaded
     # build each short reader may run alone on its M (most_readers stayed
     # 1 at GOMAXPROCS 2 and 4); test_mn_sync's readers_and_writers_exclude
     # checks sharing and exclusion across Ms.
-    monkeypatch.setenv("GORTMAXPROCS", "1")
     readers = [0]
     most_readers = [0]
     writer_in = [False]
@@ -398,11 +397,11 @@ def test_rwmutex_writer_preference():
 
         rw.rlock()  # an active reader
         gort.go(writer)
-        _gosched_until(lambda: _nwaiting("sync.RWMutex.Lock") == 1)
+        wait_until(lambda: _nwaiting("sync.RWMutex.Lock") == 1)
         assert order == []  # the writer waits for our read lock
         gort.go(late_reader, 1)
         gort.go(late_reader, 2)
-        _gosched_until(lambda: _nwaiting("sync.RWMutex.RLock") == 2)
+        wait_until(lambda: _nwaiting("sync.RWMutex.RLock") == 2)
         # Only readers hold the lock, yet new readers wait: a writer is pending.
         assert order == []
         assert not rw.try_rlock()
@@ -411,7 +410,7 @@ def test_rwmutex_writer_preference():
         # A reader records itself before its runlock: at GOMAXPROCS > 1 it
         # may still be between the two on another M (issue 17's off-by-one
         # readerCount was this read, not a lost update).
-        _gosched_until(lambda: len(order) == 3 and rw.readerCount == 0)
+        wait_until(lambda: len(order) == 3 and rw.readerCount == 0)
         assert rw.w.state == 0
 
     gort.run(main)
@@ -485,7 +484,7 @@ def test_waitgroup_add_done_wait_many_waiters():
             gort.go(waiter, i)
         wg.wait()
         assert len(done) == 5
-        _gosched_until(lambda: len(woke) == 3)
+        wait_until(lambda: len(woke) == 3)
         assert wg.v == 0 and wg.w == 0
         return gort.num_goroutine()
 
@@ -493,10 +492,10 @@ def test_waitgroup_add_done_wait_many_waiters():
     assert sorted(woke) == [(0, 5), (1, 5), (2, 5)]
 
 
-def test_waitgroup_go_with_args(monkeypatch):
+@pytest.mark.one_m
+def test_waitgroup_go_with_args():
     # One M: "v == 10 right after the loop" holds only while no other M can
     # steal and finish a task meanwhile.
-    monkeypatch.setenv("GORTMAXPROCS", "1")
     got = []
 
     def main():
@@ -680,7 +679,7 @@ def test_once_exception_counts_as_done():
         def f():
             calls.append(1)
             # A second caller comes and waits on the Once's Mutex meanwhile.
-            _gosched_until(lambda: _nwaiting("sync.Mutex.Lock") == 1)
+            wait_until(lambda: _nwaiting("sync.Mutex.Lock") == 1)
             raise ValueError("init failed")
 
         def second():
@@ -696,9 +695,9 @@ def test_once_exception_counts_as_done():
                 results.append("first returned")
 
         gort.go(first)
-        _gosched_until(lambda: calls == [1])  # first is inside f
+        wait_until(lambda: calls == [1])  # first is inside f
         gort.go(second)
-        _gosched_until(lambda: len(results) == 2)
+        wait_until(lambda: len(results) == 2)
         once.do(lambda: calls.append("third"))
         return calls, sorted(results), once.done, once.m.state
 
@@ -730,9 +729,9 @@ def _start_waiters(c, n, waiting, woke):
 
     for i in range(n):
         gort.go(w, i)
-    _gosched_until(lambda: len(waiting) == n)
+    wait_until(lambda: len(waiting) == n)
     # ... and parked in c.wait (several Ms: a waiter may still be on its way).
-    _gosched_until(lambda: _nwaiting("sync.Cond.Wait") == n)
+    wait_until(lambda: _nwaiting("sync.Cond.Wait") == n)
 
 
 def test_cond_signal_wakes_in_wait_order():
@@ -742,7 +741,7 @@ def test_cond_signal_wakes_in_wait_order():
         _start_waiters(c, 6, waiting, woke)
         for k in range(6):
             c.signal()
-            _gosched_until(lambda k=k: len(woke) == k + 1)
+            wait_until(lambda k=k: len(woke) == k + 1)
             gort.gosched()
             assert len(woke) == k + 1  # one signal, one wake-up
         c.signal()  # nobody left: no effect
@@ -758,7 +757,7 @@ def test_cond_broadcast_wakes_all():
         waiting, woke = [], []
         _start_waiters(c, 8, waiting, woke)
         c.broadcast()
-        _gosched_until(lambda: len(woke) == 8)
+        wait_until(lambda: len(woke) == 8)
         c.broadcast()  # nobody waits: no effect
         return sorted(woke), c.l.state, gort.num_goroutine()
 
@@ -778,17 +777,17 @@ def test_cond_signal_before_wait_is_not_remembered():
         dump = goroutine_dump()
         assert "[sync.Cond.Wait]" in dump
         c.signal()
-        _gosched_until(lambda: woke == [0])
+        wait_until(lambda: woke == [0])
 
     gort.run(main)
 
 
-def test_cond_signal_between_unlock_and_park_is_not_lost(monkeypatch):
+@pytest.mark.one_m
+def test_cond_signal_between_unlock_and_park_is_not_lost():
     # Wait takes its ticket before unlocking L; a signal that comes while L
     # is being unlocked (here the Locker yields in unlock) is for that ticket,
     # and Wait returns without parking.  One M: the yield inside unlock must
     # be the only way the signaller gets to run.
-    monkeypatch.setenv("GORTMAXPROCS", "1")
     class YieldingLocker:
         def __init__(self):
             self.m = Mutex()
@@ -812,13 +811,13 @@ def test_cond_signal_between_unlock_and_park_is_not_lost(monkeypatch):
             c.l.unlock()
 
         def signaller():
-            _gosched_until(lambda: c.notify.wait == 1)  # the waiter holds a ticket
+            wait_until(lambda: c.notify.wait == 1)  # the waiter holds a ticket
             parked_at_signal.append(c.notify.head is not None)
             c.signal()
 
         gort.go(waiter)
         gort.go(signaller)
-        _gosched_until(lambda: woke == [1], limit=1000)
+        wait_until(lambda: woke == [1])
         return parked_at_signal
 
     # The signal came inside the window (the waiter had not parked yet).
@@ -834,7 +833,7 @@ def test_cond_wait_without_lock_and_bad_locker():
         waiting, woke = [], []
         _start_waiters(c, 1, waiting, woke)
         c.signal()
-        _gosched_until(lambda: woke == [0])
+        wait_until(lambda: woke == [0])
 
     gort.run(main)
     with pytest.raises(TypeError, match="not a Locker"):
@@ -863,7 +862,7 @@ def test_cond_with_rwmutex_rlocker():
         # Each reader records itself inside `with c:` (holding the read
         # lock): wait for the runlocks too, which at GOMAXPROCS > 1 may
         # still be running on other Ms.
-        _gosched_until(lambda: len(woke) == 3 and rw.readerCount == 0)
+        wait_until(lambda: len(woke) == 3 and rw.readerCount == 0)
         return rw.readerCount
 
     assert gort.run(main) == 0
@@ -877,6 +876,6 @@ def test_cond_waiter_state_is_waiting():
         gs = [g for g in list(proc.sched.allgs) if g.waitreason == "sync.Cond.Wait"]
         assert len(gs) == 1 and gs[0].status == _Gwaiting
         c.broadcast()
-        _gosched_until(lambda: woke == [0])
+        wait_until(lambda: woke == [0])
 
     gort.run(main)

@@ -13,6 +13,7 @@ import weakref
 from datetime import timedelta
 
 import pytest
+from testutil import wait_until
 
 import gort
 import gort.time as gtime
@@ -159,11 +160,11 @@ def test_overflow_sleep():
     gort.run(main)
 
 
-def test_sleep_zero_returns_without_parking(monkeypatch):
+@pytest.mark.one_m
+def test_sleep_zero_returns_without_parking():
     # Go TestSleepZeroDeadlock, and Go's Sleep(d <= 0): returns at once,
     # without yielding.  One M: with several, another M may run the
     # goroutine whatever this one does.
-    monkeypatch.setenv("GORTMAXPROCS", "1")
     def main():
         ran = []
         gort.go(ran.append, 1)
@@ -714,17 +715,6 @@ def test_timer_gc():
 # D6b. Go 1.23 lazy timer channels: in the heap only while someone waits
 
 
-def run_until(cond, timeout=5.0):
-    """Yield to the other goroutines until cond() (bounded in time: under
-    M:N the goroutines run on other Ms, and a gosched returns at once)."""
-    end = gtime.now() + timeout
-    while gtime.now() < end:
-        if cond():
-            return
-        gort.gosched()
-    raise AssertionError("condition not reached")
-
-
 def test_chan_timer_not_in_heap_until_a_receiver_blocks():
     def main():
         base = timers.numtimers()
@@ -736,7 +726,7 @@ def test_chan_timer_not_in_heap_until_a_receiver_blocks():
         gort.go(lambda: got.send(t.c.recv_ok()))
         gort.go(lambda: got.send(gort.select(gort.recv(tk.c), gort.recv(c))))
         # (all three: the select may be between tk and c on another M)
-        run_until(lambda: t._r.blocked == 1 and tk._r.blocked == 1 and c.timer.blocked == 1)
+        wait_until(lambda: t._r.blocked == 1 and tk._r.blocked == 1 and c.timer.blocked == 1)
         assert c.timer.blocked == 1
         assert timers.numtimers() == base + 3  # t, tk and after's timer
         t.reset(0)  # moves it in the heap; the waiter gets the value
@@ -834,7 +824,7 @@ def test_timer_value_owed_when_select_woken_by_another_case():
         x = gort.chan()
         got = gort.chan(1)
         gort.go(lambda: got.send(gort.select(gort.recv(t.c), gort.recv(x))[0]))
-        run_until(lambda: t._r.blocked == 1)
+        wait_until(lambda: t._r.blocked == 1)
         x.send("x")  # readies the selecting goroutine; it has not run yet
         end = gtime.now() + 0.02
         while gtime.now() < end:  # hold the M past the timer's due time
@@ -882,7 +872,7 @@ def test_chan_timer_waiter_killed_at_teardown():
         box.append(t)
         gort.go(t.c.recv)
         gort.go(lambda: gort.select(gort.recv(t.c), gort.recv(gort.chan())))
-        run_until(lambda: t._r.blocked == 2)
+        wait_until(lambda: t._r.blocked == 2)
         assert timers.numtimers() == 1
 
     gort.run(main)  # kills both waiters

@@ -7,21 +7,13 @@ import time as _time
 from time import monotonic
 
 import pytest
+from testutil import wait_until
 
 import gort
 import gort.time as gtime
 from gort.sched import proc
 from gort.time import timers
 from gort.time.timers import MAXWHEN, addtimer, deltimer, modtimer, numtimers, timer
-
-
-def _wait_until(cond, limit=5.0):
-    """Sleep in 1 ms steps until cond() (bounded)."""
-    end = monotonic() + limit
-    while not cond():
-        if monotonic() > end:
-            raise AssertionError("condition not reached in time")
-        gtime.sleep(0.001)
 
 
 def test_fire_in_when_order_never_early():
@@ -39,7 +31,7 @@ def test_fire_in_when_order_never_early():
         for i, w in enumerate(whens):
             addtimer(timer(w, 0.0, f, i, 0))
         assert numtimers() == 300
-        _wait_until(lambda: len(fired) == 300)
+        wait_until(lambda: len(fired) == 300, poll=0.001)
         order = [i for i, _ in fired]
         assert [whens[i] for i in order] == sorted(whens)
         for i, t in fired:
@@ -56,7 +48,7 @@ def test_equal_when_fires_in_arm_order():
         w = monotonic() + 0.01
         for i in range(50):
             addtimer(timer(w, 0.0, lambda a, s: fired.append(a), i, 0))
-        _wait_until(lambda: len(fired) == 50)
+        wait_until(lambda: len(fired) == 50, poll=0.001)
         assert fired == list(range(50))
 
     gort.run(main)
@@ -81,12 +73,12 @@ def test_deltimer_and_modtimer():
         assert deltimer(a) is False  # already deleted
         # Move c earlier than b, with a new seq and arg: pending -> True.
         assert modtimer(c, now + 0.01, 0.0, f, "c2", 9) is True
-        _wait_until(lambda: len(fired) == 2)
+        wait_until(lambda: len(fired) == 2, poll=0.001)
         assert fired == [("c2", 9), ("b", 2)]
         assert deltimer(b) is False  # already fired
         # modtimer of an idle timer arms it (Go 1.23's t.modify): False.
         assert modtimer(b, monotonic(), 0.0, f, "b2", 5) is False
-        _wait_until(lambda: len(fired) == 3)
+        wait_until(lambda: len(fired) == 3, poll=0.001)
         assert fired[2] == ("b2", 5)
         # Moving a pending timer later keeps it from firing at the old time.
         t0 = monotonic()
@@ -95,7 +87,7 @@ def test_deltimer_and_modtimer():
         modtimer(d, t0 + 0.06, 0.0, f, "d", 1)
         gtime.sleep(0.03)
         assert len(fired) == 3
-        _wait_until(lambda: len(fired) == 4)
+        wait_until(lambda: len(fired) == 4, poll=0.001)
         assert monotonic() >= t0 + 0.06 and fired[3] == ("d", 1)
         assert numtimers() == 0
 
@@ -124,9 +116,9 @@ def test_timer0when_tracks_head():
     gort.run(main)
 
 
-def test_periodic_rearms_from_schedule_and_skips_missed(monkeypatch):
+@pytest.mark.one_m
+def test_periodic_rearms_from_schedule_and_skips_missed():
     # One M: "holding the thread stops timerproc" needs timerproc on this M.
-    monkeypatch.setenv("GORTMAXPROCS", "1")
     fired = []
 
     def main():
@@ -134,7 +126,7 @@ def test_periodic_rearms_from_schedule_and_skips_missed(monkeypatch):
         t0 = monotonic()
         t = timer(t0 + period, period, lambda a, s: fired.append(monotonic()), None, 0)
         addtimer(t)
-        _wait_until(lambda: len(fired) >= 3)
+        wait_until(lambda: len(fired) >= 3, poll=0.001)
         # Each firing k is at or after t0 + k*period (re-armed from `when`,
         # not from when it ran), and when stays on the t0 + k*period grid.
         for k, ft in enumerate(fired[:3], 1):
@@ -207,7 +199,7 @@ def test_clamp_huge_and_nan():
         # Zero, negative and -inf when fire at once.
         for w in (0.0, -5.0, float("-inf")):
             addtimer(timer(w, 0.0, lambda a, s: fired.append(a), w, 0))
-        _wait_until(lambda: len(fired) == 3)
+        wait_until(lambda: len(fired) == 3, poll=0.001)
         assert "inf" not in fired and "big" not in fired
         deltimer(t)
         deltimer(u)
@@ -215,7 +207,7 @@ def test_clamp_huge_and_nan():
         # (Go: TestOverflowPeriodRuntimeTimer); other timers keep firing.
         p = timer(monotonic(), 1e300, lambda a, s: fired.append(a), "p", 0)
         addtimer(p)
-        _wait_until(lambda: "p" in fired)
+        wait_until(lambda: "p" in fired, poll=0.001)
         assert p.when == MAXWHEN
         gtime.sleep(0.01)
         assert fired.count("p") == 1
@@ -230,9 +222,9 @@ def test_seq_reaches_callback():
     def main():
         t = timer(monotonic(), 0.0, lambda a, s: got.append((a, s)), "x", 41)
         addtimer(t)
-        _wait_until(lambda: got)
+        wait_until(lambda: got, poll=0.001)
         modtimer(t, monotonic(), 0.0, t.f, "y", 42)
-        _wait_until(lambda: len(got) == 2)
+        wait_until(lambda: len(got) == 2, poll=0.001)
         assert got == [("x", 41), ("y", 42)]
 
     gort.run(main)
@@ -390,19 +382,19 @@ def test_many_timers_due_at_once():
         w = monotonic() + 0.01
         for _ in range(n):
             addtimer(timer(w, 0.0, f, None, 0))
-        _wait_until(lambda: got[0] == n, limit=20)
+        wait_until(lambda: got[0] == n, timeout=20, poll=0.001)
         assert len(timers._heap) == 0
 
     gort.run(main)
 
 
-def test_back_to_back_due_timer_does_not_starve_goroutines(monkeypatch):
+@pytest.mark.one_m
+def test_back_to_back_due_timer_does_not_starve_goroutines():
     # A 1 ns periodic timer is due again as soon as timerproc parks; the
     # scheduler runs a due timerproc first, so timerproc leaves the others
     # a slice (_MINPARK) between passes instead of parking "due now".
     # One M's interleaving: with several, timerproc may start on another M
     # after main's 2,000 goscheds (a few ms) are over.
-    monkeypatch.setenv("GORTMAXPROCS", "1")
     fired = [0]
 
     def main():

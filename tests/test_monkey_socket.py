@@ -688,6 +688,7 @@ def test_time_sleep_in_50_goroutines_runs_concurrently(patched):
     assert took < 0.9, took  # 50 x 0.3 s = 15 s if each blocked the thread
 
 
+@pytest.mark.one_m  # "other" must share main's M (no GIL: runqputspread deals it elsewhere)
 def test_time_sleep_arguments(patched):
     def main():
         with pytest.raises(ValueError, match="non-negative"):

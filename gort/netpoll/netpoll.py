@@ -185,21 +185,10 @@ class pollDesc:
         self.rearm = False
 
     # Go's names, for readers and tests (the runtime indexes rwg directly).
-    @property
-    def rg(self) -> Any:
-        return self.rwg[0]
-
-    @rg.setter
-    def rg(self, v: Any) -> None:
-        self.rwg[0] = v
-
-    @property
-    def wg(self) -> Any:
-        return self.rwg[1]
-
-    @wg.setter
-    def wg(self, v: Any) -> None:
-        self.rwg[1] = v
+    rg = property(lambda pd: pd.rwg[0], lambda pd, v: pd.rwg.__setitem__(0, v),
+                  doc="Go's pd.rg: pdReady, pdWait, the G waiting for read, or pdNil")
+    wg = property(lambda pd: pd.rwg[1], lambda pd, v: pd.rwg.__setitem__(1, v),
+                  doc="Go's pd.wg: pdReady, pdWait, the G waiting for write, or pdNil")
 
     def __repr__(self) -> str:
         def sem(v: Any) -> str:
@@ -604,16 +593,16 @@ def netpollready(toRun: gList, pd: pollDesc, mode: str) -> int:
         wg = netpollunblock(pd, "w", True)
     if rg is not None:
         toRun.push(rg)
-        if _mn:
-            rg.param = netpollWoken
-        else:
-            delta -= 1
+        delta -= 1
     if wg is not None:
         toRun.push(wg)
-        if _mn:
-            wg.param = netpollWoken
-        else:
-            delta -= 1
+        delta -= 1
+    if _mn and delta:
+        # The Gs lower the count themselves once queued (module docstring).
+        for gp in (rg, wg):
+            if gp is not None:
+                gp.param = netpollWoken
+        delta = 0
     return delta
 
 

@@ -131,20 +131,21 @@ class epollPoller(netpollBreaker):
                     self.breakdrain()
                 # Else an fd unregistered since the kernel queued its event.
                 continue
-            mode = ""
+            # Go: mode += 'r' / 'w'; constant strings (no concatenation).
             if ev & _EVREAD:
-                mode = "r"
-            if ev & _EVWRITE:
-                mode += "w"
-            if mode:
-                lock(pd.lock)
-                # M:N: is pd still the one open on fd?  It may have been
-                # closed, even reused, since get() (Go: pd.fdseq == tag).
-                if not _mn or get(fd) is pd:
-                    # Go: pd.setEventErr -- true only when the mask is exactly EPOLLERR.
-                    pd.everr = ev == EPOLLERR
-                    delta += netpollready(toRun, pd, mode)
-                unlock(pd.lock)
+                mode = "rw" if ev & _EVWRITE else "r"
+            elif ev & _EVWRITE:
+                mode = "w"
+            else:
+                continue
+            lock(pd.lock)
+            # M:N: is pd still the one open on fd?  It may have been closed,
+            # even reused, since get() (Go: pd.fdseq == tag).
+            if not _mn or get(fd) is pd:
+                # Go: pd.setEventErr -- true only when the mask is exactly EPOLLERR.
+                pd.everr = ev == EPOLLERR
+                delta += netpollready(toRun, pd, mode)
+            unlock(pd.lock)
         if toRun.head is None:
             return None
         # Go applies the delta after injectglist; with one M the caller

@@ -223,15 +223,15 @@ class pollPoller(netpollBreaker):
                     self._unregister(fd)
                 unlock(self.mu)
                 continue
-            mode = ""
-            clear = 0
+            # Go: mode += 'r' / 'w'; and the events answered, to disarm.
             if ev & _EVREAD:
-                mode = "r"
-                clear = POLLIN
-            if ev & _EVWRITE:
-                mode += "w"
-                clear |= POLLOUT
-            if not mode:
+                if ev & _EVWRITE:
+                    mode, clear = "rw", POLLIN | POLLOUT
+                else:
+                    mode, clear = "r", POLLIN
+            elif ev & _EVWRITE:
+                mode, clear = "w", POLLOUT
+            else:
                 continue
             lock(pd.lock)
             # M:N: is pd still the one open on fd?  It may have been closed,

@@ -689,3 +689,59 @@ def test_close_on_one_m_reaches_the_peer_while_another_m_polls(procs):
     gort.run(main)
     assert book.get("a:closed") == 1 and book.get("b:b''") == 1, book.n
     assert len(book.threads) == 1, "the readers ran on more than one M"
+
+
+# --------------------------------------------------------------------------
+# One source, two forms (issue 14)
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_netpoll_runs_its_mn_forms_under_mn(procs):
+    """netpollblock, netpollblockcommit, netpollready, netpollAdjustWaiters
+    and the backend's netpoll are each one source with two forms
+    (gort.sched.mnmode.specialise): while the run is M:N each runs its M:N
+    form, wake-ups across Ms keep netpollWaiters exact, and the one-M forms
+    are back once the run has ended."""
+    from gort.sched.mnmode import mode
+
+    fns = [npmod.netpollblock, npmod.netpollblockcommit, npmod.netpollready,
+           npmod.netpollAdjustWaiters, type(npmod._backend).netpoll]
+    N = 300
+    book = Book()
+
+    def ping(c, wg):
+        with reported(book, wg, "ping"):
+            book.seen("ping")
+            for i in range(N):
+                c.write(bytes([i & 0xFF]))
+                if read_exactly(c, 1)[0] != (i + 1) & 0xFF:
+                    book.error(f"round {i}: bad byte")
+                    return
+
+    def main():
+        start(procs)
+        if not mode.on:
+            book.error("not M:N after gomaxprocs")
+        for f in fns:
+            if f.__code__ is not mode.codes(f)[1]:
+                book.error(f"{f.__qualname__} does not run its M:N form")
+        a, b = socketpair_conns()
+        try:
+            wg = WaitGroup()
+            wg.add(1)
+            stolen_go(book, "ping", ping, a, wg)
+            for _ in range(N):
+                d = read_exactly(b, 1)
+                b.write(bytes([(d[0] + 1) & 0xFF]))
+            wg.wait()
+            # Every G that netpoll woke has taken itself off the count.
+            wait_until(lambda: proc.sched.netpollWaiters == 0, "netpollWaiters back to 0")
+        finally:
+            a.close()
+            b.close()
+
+    gort.run(main)
+    assert not book.errors, book.errors[:5]
+    assert not mode.on
+    for f in fns:
+        assert f.__code__ is mode.codes(f)[0], f.__qualname__

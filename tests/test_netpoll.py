@@ -212,7 +212,7 @@ def test_park_then_ready_wakes_exactly_that_g(sockets):
         assert np.netpollready(toRun, pd, "r") == -1
         assert list(toRun) == [gp] and gp.schedlink is None
         assert pd.rg is pdReady  # the G will consume it
-        proc.sched.netpollWaiters += -1
+        np.netpollAdjustWaiters(-1)
         proc.injectglist(toRun)
         wait_until(lambda: res)
         assert res == [pollNoError]
@@ -310,12 +310,12 @@ def test_commit_fails_when_event_or_timeout_wins_the_window(sockets):
         pd.rg = pdWait
         assert np.netpollunblock(pd, "r", True) is None
         assert pd.rg is pdReady
-        assert np.netpollblockcommit(gp, (pd, "r")) is False
+        assert np.netpollblockcommit(gp, (pd, 0)) is False
         # pdWait published, then a timeout/close clears it: commit fails too.
         pd.wg = pdWait
         assert np.netpollunblock(pd, "w", False) is None
         assert pd.wg is pdNil
-        assert np.netpollblockcommit(gp, (pd, "w")) is False
+        assert np.netpollblockcommit(gp, (pd, 1)) is False
         assert proc.sched.netpollWaiters == 0
         # A timeout finding pdNil never creates pdReady.
         assert np.netpollunblock(pd, "w", False) is None and pd.wg is pdNil
@@ -1299,3 +1299,123 @@ def test_gortnetpoll_env_rejects_unknown_name():
     r = _run_py("import gort.netpoll", GORTNETPOLL="kqueue9")
     assert r.returncode != 0
     assert "unknown backend 'kqueue9'" in r.stderr and "GORTNETPOLL" in r.stderr
+
+
+# --------------------------------------------------------------------------
+# One source per Go function, direction-indexed words, one writer of
+# netpollWaiters (issue 14)
+
+
+def _forms(fn):
+    from gort.sched.mnmode import mode
+    return mode, mode.codes(fn)
+
+
+@pytest.mark.parametrize("name", ["netpollblock", "netpollblockcommit", "netpollready",
+                                  "netpollAdjustWaiters"])
+def test_netpoll_functions_have_one_source_and_two_forms(name):
+    fn = getattr(np, name)
+    mode, (one, many) = _forms(fn)
+    assert one is not many
+    assert fn.__code__ is (many if mode.on else one)
+    # Both forms are compiled from the same lines of netpoll.py.
+    assert one.co_filename == many.co_filename == np.__file__
+    assert one.co_firstlineno == many.co_firstlineno
+    # The one-M form takes no lock but the live-mode one after a park
+    # (netpollblock); the M:N form takes pd.lock / _waiterslock.
+    if name != "netpollready":  # holds no lock of its own: its caller does
+        assert "acquire" in many.co_names
+    if name != "netpollblock":
+        assert "acquire" not in one.co_names
+
+
+def test_backend_netpoll_has_one_source_and_two_forms(backend):
+    fn = type(np._backend).netpoll
+    mode, (one, many) = _forms(fn)
+    assert one is not many and fn.__code__ is (many if mode.on else one)
+    assert "acquire" in many.co_names and "acquire" not in one.co_names
+    assert "netpollready" in one.co_names and "netpollready" in many.co_names
+
+
+def test_backend_netpoll_calls_netpollready_per_event(backend, sockets, monkeypatch):
+    """Both backends hand every ready pd to netpollready (Go: netpoll calls
+    netpollready(&toRun, pd, mode) per event), with Go's mode: 'r', 'w' or 'rw'."""
+    mod = sys.modules[type(np._backend).__module__]
+    seen = []
+    real = mod.netpollready
+
+    def spy(toRun, pd, mode):
+        seen.append((pd, mode))
+        return real(toRun, pd, mode)
+
+    monkeypatch.setattr(mod, "netpollready", spy)
+    a, b = sockets()
+    b.send(b"x")  # a is readable (and writable)
+    pd = poll_runtime_pollOpen(a.fileno())
+    try:
+        if backend == "poll":
+            np._backend.netpollarm(pd, "r")
+        end = monotonic() + 5
+        while not any(p is pd for p, _ in seen):
+            assert monotonic() < end, "no event for a readable socket"
+            assert np._backend.netpoll(0) is None  # nobody parked
+        modes = {m for p, m in seen if p is pd}
+        assert modes == ({"rw"} if backend == "epoll" else {"r"})
+        assert pd.rg is pdReady
+    finally:
+        close_pd(pd)
+
+
+def test_words_are_indexed_by_direction(sockets):
+    """rg and wg are pd.rwg[0] and pd.rwg[1]: one path serves both
+    directions, and touching one never touches the other."""
+    a, _ = sockets()
+    pd = poll_runtime_pollOpen(a.fileno())
+    try:
+        pd.rg = pd.wg = pdNil
+        assert pd.rwg == [pdNil, pdNil]
+        assert np.netpollunblock(pd, "w", True) is None
+        assert pd.rwg == [pdNil, pdReady] and pd.wg is pdReady and pd.rg is pdNil
+        assert np.netpollblock(pd, "w", False) is True  # consumes the write word only
+        assert pd.rwg == [pdNil, pdNil]
+        pd.rg = pdReady
+        assert pd.rwg[0] is pdReady
+        assert poll_runtime_pollReset(pd, "w") == pollNoError
+        assert pd.rwg == [pdReady, pdNil]
+        assert poll_runtime_pollReset(pd, "r") == pollNoError
+        assert pd.rwg == [pdNil, pdNil]
+        # A read deadline does not fail a write, nor an event error.
+        pd.rd = -1.0
+        pd.everr = True
+        assert np.netpollcheckerr(pd, "r") == pollErrTimeout
+        assert np.netpollcheckerr(pd, "w") == pollNoError
+        pd.rd = 0.0
+        assert np.netpollcheckerr(pd, "r") == pollErrNotPollable
+        pd.everr = False
+    finally:
+        close_pd(pd)
+
+
+def test_netpollwaiters_has_one_writer():
+    """Every change of sched.netpollWaiters in gort goes through
+    netpollAdjustWaiters (the scheduler only reads it; the schedt
+    constructor sets it to 0)."""
+    import ast
+    import pathlib
+
+    root = pathlib.Path(np.__file__).parents[1]
+    writers = []
+    for path in root.rglob("*.py"):
+        tree = ast.parse(path.read_text(), str(path))
+        for fn in ast.walk(tree):
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(fn):
+                targets = (node.targets if isinstance(node, ast.Assign) else
+                           [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign))
+                           else [])
+                for t in targets:
+                    if isinstance(t, ast.Attribute) and t.attr == "netpollWaiters":
+                        writers.append((path.relative_to(root).as_posix(), fn.name))
+    assert sorted(set(writers)) == [("netpoll/netpoll.py", "netpollAdjustWaiters"),
+                                    ("sched/runtime2.py", "__init__")]

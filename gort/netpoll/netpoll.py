@@ -23,8 +23,16 @@ Where gort differs, and why:
   (goroutines switch only in gopark), so each is as good as Go's CAS and
   takes no lock.  In M:N mode (see "Locks" below) each such sequence runs
   under ``pd.lock``: Python has no CAS, and a lock held across the compare
-  and the store is one.  The publish-then-recheck order of netpollblock is
-  Go's in both modes.
+  and the store is one.  Each function is written once, with Go's
+  ``lock(pd.lock)``/``unlock(pd.lock)`` where Go has a CAS loop;
+  gort.sched.mnmode's ``@specialise`` builds its one-M form (locks
+  dropped) and its M:N form, and the run's mode picks which runs.  The
+  publish-then-recheck order of netpollblock is Go's in both modes.
+* **Direction-indexed words.**  Go picks a word with ``gpp := &pd.rg; if
+  mode == 'w' { gpp = &pd.wg }``.  Python has no pointers: rg and wg live
+  in a 2-slot list, ``pd.rwg`` (0 read, 1 write), and ``(pd.rwg, i)`` is
+  the pointer; ``pd.rg``/``pd.wg`` remain as properties for readers and
+  tests.  rd/wd, rt/wt, rseq/wseq and rrun/wrun keep Go's separate fields.
 * **Deadlines are absolute** float seconds on time.monotonic() (the 2014
   API; Go's internal/poll later switched to relative durations).  ``None``
   or ``inf`` means no deadline, a time not after now means expired.  Go's
@@ -53,7 +61,7 @@ Where gort differs, and why:
   itself when it runs again in netpollblock (it is queued by then).  With
   one M nothing can look in between, and netpoll lowers the count at once.
   A G that parked before the run went M:N finishes its wait the M:N way
-  (netpollblock looks at ``_mn`` again when gopark returns).
+  (netpollblock reads the live mode, ``mode.on``, when gopark returns).
 
 Locks (M:N mode only, unless marked "always"; the lock order is
 pd.lock -> backend lock -> _waiterslock, and pd.lock -> the timers' lock ->
@@ -69,8 +77,8 @@ sched.lock; Gs are readied after pd.lock is released, as in Go):
   ``everr`` is a plain store by netpoll, read without a lock (Go: an
   atomic info bit).
 * ``pollcache.lock`` (always): the free list.
-* ``_waiterslock``: every change of ``sched.netpollWaiters`` (the scheduler
-  only reads it).
+* ``_waiterslock``: every change of ``sched.netpollWaiters``, all of which
+  go through netpollAdjustWaiters (the scheduler only reads the count).
 * ``pdbyfd`` is a dict: each get/set/del is one C call (atomic, also on a
   free-threaded build); an fd number cannot be opened twice at once, since
   the kernel hands it out only after close, and pollClose forgets it first.
@@ -85,7 +93,8 @@ from numbers import Real
 from time import monotonic
 from typing import Any
 
-from gort.sched.mnmode import mode
+from gort.sched.mnmode import lock, specialise, unlock
+from gort.sched.mnmode import mode as runmode
 from gort.sched.proc import add_teardown_hook, getg, gopark, goready, sched
 from gort.sched.runtime2 import G, gList, waitReasonIOWait
 from gort.time.timers import deltimer, modtimer, timer
@@ -115,10 +124,9 @@ _INF = math.inf
 
 # True while a run has more than one M (set by the run's mode, gort.sched.mnmode):
 # from then on the rg/wg words are changed under pd.lock only.
-_mn = mode.register(globals())
+_mn = runmode.register(globals())
 # Guards every change of sched.netpollWaiters in M:N mode.
 _waiterslock = threading.Lock()
-
 
 
 class _netpollWoken:
@@ -145,7 +153,7 @@ class pollDesc:
 
     __slots__ = (
         "link", "fd", "fdseq", "closing", "everr", "rrun", "wrun", "user",
-        "rseq", "rg", "rt", "rd", "wseq", "wg", "wt", "wd", "lock", "rearm",
+        "rseq", "rt", "rd", "wseq", "wt", "wd", "rwg", "lock", "rearm",
     )
 
     def __init__(self) -> None:
@@ -158,19 +166,29 @@ class pollDesc:
         self.wrun = False  # whether wt is armed
         self.user = 0  # backend cookie: the level-triggered backend's armed events
         self.rseq = 0  # protects from stale read timers
-        self.rg: Any = pdNil  # pdReady, pdWait, G waiting for read, or pdNil
         # Deadline timers, made on first use (most connections never set a
         # deadline; two timers are 160 bytes a connection) and then kept.
         self.rt: timer | None = None  # read deadline timer
         self.rd = 0.0  # read deadline: 0 none, -1 expired, else monotonic time
         self.wseq = 0  # protects from stale write timers
-        self.wg: Any = pdNil  # pdReady, pdWait, G waiting for write, or pdNil
         self.wt: timer | None = None  # write deadline timer
         self.wd = 0.0  # write deadline
+        # Go's rg and wg, indexed by direction (_dir: 0 read, 1 write), so
+        # that one path serves both, as Go's ``gpp := &pd.rg; if mode == 'w'
+        # { gpp = &pd.wg }`` does: each is pdReady, pdWait, the G waiting,
+        # or pdNil.  Python has no pointers; a list and an index are the
+        # nearest thing (as fast as two attributes; getattr by name is 2x).
+        self.rwg: list[Any] = [pdNil, pdNil]
         self.lock = threading.Lock()
         # gort only: the deadline timers were dropped by a runtime teardown
         # while rd/wd stayed set; re-arm them before the next wait.
         self.rearm = False
+
+    # Go's names, for readers and tests (the runtime indexes rwg directly).
+    rg = property(lambda pd: pd.rwg[0], lambda pd, v: pd.rwg.__setitem__(0, v),
+                  doc="Go's pd.rg: pdReady, pdWait, the G waiting for read, or pdNil")
+    wg = property(lambda pd: pd.rwg[1], lambda pd, v: pd.rwg.__setitem__(1, v),
+                  doc="Go's pd.wg: pdReady, pdWait, the G waiting for write, or pdNil")
 
     def __repr__(self) -> str:
         def sem(v: Any) -> str:
@@ -343,34 +361,32 @@ def poll_runtime_pollReset(pd: pollDesc, mode: str) -> int:
     syscall first and waits only on EAGAIN: readiness is a hint, the
     syscall is the truth.
     """
+    # Go: gpp := &pd.rg; if mode == 'w' { gpp = &pd.wg } (see pollDesc.rwg).
+    i = 0 if mode == "r" else 1 if mode == "w" else _badmode("poll_runtime_pollReset", mode)
     # netpollcheckerr is called only when something could make it fail
     # (closing, a deadline, an event error): most connections have none,
     # and this runs before every read and write.
-    if mode == "r":
-        if pd.closing or pd.rd or pd.everr:
-            errcode = netpollcheckerr(pd, "r")
-            if errcode != pollNoError:
-                return errcode
-        pd.rg = pdNil
-    elif mode == "w":
-        if pd.closing or pd.wd:
-            errcode = netpollcheckerr(pd, "w")
-            if errcode != pollNoError:
-                return errcode
-        pd.wg = pdNil
-    else:
-        raise ValueError(f"poll_runtime_pollReset: mode must be 'r' or 'w', got {mode!r}")
+    if pd.closing or pd.rd or pd.wd or pd.everr:
+        errcode = netpollcheckerr(pd, mode)
+        if errcode != pollNoError:
+            return errcode
+    pd.rwg[i] = pdNil
     return pollNoError
+
+
+def _badmode(fn: str, mode: Any) -> int:
+    raise ValueError(f"{fn}: mode must be 'r' or 'w', got {mode!r}")
 
 
 def poll_runtime_pollWait(pd: pollDesc, mode: str) -> int:
     """Park until pd is ready in mode 'r' or 'w', its deadline passes, or it
     is closed (Go: pollWait).  Returns an error code."""
     if mode != "r" and mode != "w":
-        raise ValueError(f"poll_runtime_pollWait: mode must be 'r' or 'w', got {mode!r}")
-    errcode = netpollcheckerr(pd, mode)
-    if errcode != pollNoError:
-        return errcode
+        _badmode("poll_runtime_pollWait", mode)
+    if pd.closing or pd.rd or pd.wd or pd.everr:  # as in pollReset
+        errcode = netpollcheckerr(pd, mode)
+        if errcode != pollNoError:
+            return errcode
     if pd.rearm:
         netpollrearm(pd)
     # Only the level-triggered backend needs interest armed per wait (Go:
@@ -552,12 +568,20 @@ def netpollunlock(pd: pollDesc) -> None:
 
 # --------------------------------------------------------------------------
 # The rg/wg semaphores
+#
+# netpollblockcommit, netpollAdjustWaiters, netpollready and netpollblock are
+# written once, with Go's lock(pd.lock)/unlock(pd.lock) where Go has a CAS
+# loop, and ``if _mn:`` where M:N mode does more; gort.sched.mnmode's
+# @specialise makes their one-M form (no locks) and M:N form from that one
+# source.
 
 
+@specialise
 def netpollready(toRun: gList, pd: pollDesc, mode: str) -> int:
     """pd is ready for mode 'r', 'w' or 'rw': push the goroutines this wakes
     onto toRun (linked through schedlink).  Returns the netpollWaiters delta,
-    to apply once they are on a run queue (Go: netpollready).
+    to apply once they are on a run queue (Go: netpollready).  Both backends'
+    netpoll call it for every event.
 
     In M:N mode the caller holds pd.lock, and the delta is 0: each G woken
     gets ``param = netpollWoken`` and lowers the count itself when it runs.
@@ -568,18 +592,22 @@ def netpollready(toRun: gList, pd: pollDesc, mode: str) -> int:
         rg = netpollunblock(pd, "r", True)
     if mode != "r":
         wg = netpollunblock(pd, "w", True)
+    # toRun.push(rg), toRun.push(wg), inlined as Go's compiler does (two
+    # calls a ready fd saved, ~3% of an echo round trip).
     if rg is not None:
-        toRun.push(rg)
-        if _mn:
-            rg.param = netpollWoken
-        else:
-            delta -= 1
+        rg.schedlink = toRun.head
+        toRun.head = rg
+        delta -= 1
     if wg is not None:
-        toRun.push(wg)
-        if _mn:
-            wg.param = netpollWoken
-        else:
-            delta -= 1
+        wg.schedlink = toRun.head
+        toRun.head = wg
+        delta -= 1
+    if _mn and delta:
+        # The Gs lower the count themselves once queued (module docstring).
+        for gp in (rg, wg):
+            if gp is not None:
+                gp.param = netpollWoken
+        delta = 0
     return delta
 
 
@@ -591,55 +619,38 @@ def netpollcheckerr(pd: pollDesc, mode: str) -> int:
     """
     if pd.closing:
         return pollErrClosing
-    if mode == "r":
-        d = pd.rd
-        if d and (d < 0 or monotonic() >= d):
-            return pollErrTimeout
-        # An event error is reported only to readers; a writer learns the
-        # specific error from its next write.
-        if pd.everr:
-            return pollErrNotPollable
-    else:
-        d = pd.wd
-        if d and (d < 0 or monotonic() >= d):
-            return pollErrTimeout
+    d = pd.rd if mode == "r" else pd.wd
+    if d and (d < 0 or monotonic() >= d):
+        return pollErrTimeout
+    # An event error is reported only to readers; a writer learns the
+    # specific error from its next write.
+    if mode == "r" and pd.everr:
+        return pollErrNotPollable
     return pollNoError
 
 
-def netpollblockcommit(gp: G, gpp: tuple[pollDesc, str]) -> bool:
+@specialise
+def netpollblockcommit(gp: G, gpp: tuple[pollDesc, int]) -> bool:
     """gopark's unlockf: commit to sleeping by moving pdWait to gp.
 
     Fails (and gopark returns at once) if an event moved the word to
     pdReady, or a timeout/close moved it to pdNil, since netpollblock
-    published pdWait.  ``gpp`` stands in for Go's pointer &pd.rg / &pd.wg.
+    published pdWait.  ``gpp`` = (pd, 0 or 1) stands in for Go's pointer
+    &pd.rg / &pd.wg.
     """
-    pd, mode = gpp
-    if _mn:
-        # Go: Casuintptr(gpp, pdWait, gp), then netpollAdjustWaiters(1).  The
-        # count goes up before pd.lock drops, so before any waker can take
-        # gp out of the word and lower it.
-        with pd.lock:
-            if mode == "r":
-                if pd.rg is not pdWait:
-                    return False
-                pd.rg = gp
-            else:
-                if pd.wg is not pdWait:
-                    return False
-                pd.wg = gp
-            with _waiterslock:
-                sched.netpollWaiters += 1
-        return True
-    if mode == "r":
-        if pd.rg is not pdWait:
-            return False
-        pd.rg = gp
-    else:
-        if pd.wg is not pdWait:
-            return False
-        pd.wg = gp
-    # The scheduler polls the network, and checkdead stays quiet, while > 0.
-    sched.netpollWaiters += 1
+    pd, i = gpp
+    # Go: gpp.CompareAndSwap(pdWait, gp), then netpollAdjustWaiters(1): the
+    # count goes up before pd.lock drops, so before any waker can take gp
+    # out of the word and lower it.  While it is > 0 the scheduler polls
+    # the network and checkdead stays quiet.
+    lock(pd.lock)
+    w = pd.rwg
+    if w[i] is not pdWait:
+        unlock(pd.lock)
+        return False
+    w[i] = gp
+    netpollAdjustWaiters(1)
+    unlock(pd.lock)
     return True
 
 
@@ -647,135 +658,82 @@ def netpollgoready(gp: G) -> None:
     goready(gp)
 
 
+@specialise
 def netpollAdjustWaiters(delta: int) -> None:
+    """The one writer of sched.netpollWaiters (the scheduler only reads it)."""
     if delta:
-        if _mn:
-            with _waiterslock:
-                sched.netpollWaiters += delta
-        else:
-            sched.netpollWaiters += delta
+        lock(_waiterslock)
+        sched.netpollWaiters += delta
+        unlock(_waiterslock)
 
 
+@specialise
 def netpollblock(pd: pollDesc, mode: str, waitio: bool) -> bool:
-    """Wait for I/O readiness in mode (Go: netpollblock).
+    """Wait for I/O readiness in mode (Go: netpollblock): where a goroutine
+    parks on I/O.
 
     Returns True if I/O is ready, False on timeout or close (the caller
     re-checks which).  With waitio, wait for I/O only and ignore errors.
     At most one goroutine may wait per direction (internal/poll's fdMutex
     serializes readers and writers above this).
     """
-    if _mn:
-        return _netpollblockmn(pd, mode, waitio)
-    # Phase 1: consume a pending notification, or publish pdWait.
-    if mode == "r":
-        old = pd.rg
-        if old is pdReady:
-            pd.rg = pdNil
-            return True
-        if old is not pdNil:
-            raise RuntimeError("runtime: double wait")
-        pd.rg = pdWait
-    else:
-        old = pd.wg
-        if old is pdReady:
-            pd.wg = pdNil
-            return True
-        if old is not pdNil:
-            raise RuntimeError("runtime: double wait")
-        pd.wg = pdWait
-    # Phase 2: re-check errors *after* publishing pdWait.  Unblockers do the
-    # opposite (store closing/rd/wd, then look at rg/wg), so one side always
-    # sees the other and a close or deadline can never be missed.
+    # Go: gpp := &pd.rg; if mode == 'w' { gpp = &pd.wg }
+    gpp = pd.rwg
+    i = 0 if mode == "r" else 1
+    # Set the gpp semaphore to pdWait, or consume a pending notification
+    # (Go: a CAS loop; M:N mode holds pd.lock across the compare and store).
+    lock(pd.lock)
+    old = gpp[i]
+    if old is pdReady:
+        gpp[i] = pdNil
+        unlock(pd.lock)
+        return True
+    if old is not pdNil:
+        unlock(pd.lock)
+        raise RuntimeError("runtime: double wait")
+    gpp[i] = pdWait
+    unlock(pd.lock)
+    # Re-check errors *after* publishing pdWait.  Unblockers do the opposite
+    # (store closing/rd/wd, then look at the word), so one side always sees
+    # the other and a close or deadline can never be missed.
     if (waitio or not (pd.closing or pd.rd or pd.wd or pd.everr)
             or netpollcheckerr(pd, mode) == pollNoError):
         try:
-            param = gopark(netpollblockcommit, (pd, mode), waitReasonIOWait)
+            param = gopark(netpollblockcommit, (pd, i), waitReasonIOWait)
         except BaseException:
             # Killed while parked (a teardown's GreenletExit): leave the
             # semaphore clean for the pd's next user.
-            _dropwaiter(pd, mode)
+            _dropwaiter(pd, i)
             raise
-        if _mn:
-            # The run went M:N while we were parked: finish as M:N does.
-            return _netpolltake(pd, mode, param)
-    # Take the result, careful not to lose a concurrent pdReady.
-    if mode == "r":
-        old = pd.rg
-        pd.rg = pdNil
-    else:
-        old = pd.wg
-        pd.wg = pdNil
+        if param is netpollWoken:
+            # M:N: netpoll readied us and left the count to us.  We are
+            # running, so no M can see "no waiters, nothing queued" for us.
+            getg().param = None
+            netpollAdjustWaiters(-1)
+    # Take the result, careful not to lose a concurrent pdReady (Go:
+    # gpp.Swap(pdNil)).  The run may have gone M:N while we were parked:
+    # read the live mode (gort.sched.mnmode), not the form's _mn.
+    mn = _mn or runmode.on
+    if mn:
+        pd.lock.acquire()
+    old = gpp[i]
+    gpp[i] = pdNil
+    if mn:
+        pd.lock.release()
     if old is not pdReady and old is not pdWait and old is not pdNil:
         raise RuntimeError("runtime: corrupted polldesc")
     return old is pdReady
 
 
-def _netpollblockmn(pd: pollDesc, mode: str, waitio: bool) -> bool:
-    """netpollblock in M:N mode: the same three phases, each read-modify-
-    write of the word under pd.lock (Go's CAS loops and final Swap)."""
-    r = mode == "r"
+def _dropwaiter(pd: pollDesc, i: int) -> None:
+    """netpollblock was killed while parked: clear its word (not a hot
+    path: pd.lock in both modes)."""
     with pd.lock:
-        old = pd.rg if r else pd.wg
-        if old is pdReady:
-            if r:
-                pd.rg = pdNil
-            else:
-                pd.wg = pdNil
-            return True
-        if old is not pdNil:
-            raise RuntimeError("runtime: double wait")
-        if r:
-            pd.rg = pdWait
-        else:
-            pd.wg = pdWait
-    # Re-check errors after publishing pdWait (see netpollblock): unblockers
-    # store closing/rd/wd and then take pd.lock to look at the word.
-    param = None
-    if waitio or netpollcheckerr(pd, mode) == pollNoError:
-        try:
-            param = gopark(netpollblockcommit, (pd, mode), waitReasonIOWait)
-        except BaseException:
-            _dropwaiter(pd, mode)
-            raise
-    return _netpolltake(pd, mode, param)
-
-
-def _netpolltake(pd: pollDesc, mode: str, param: Any) -> bool:
-    """The last phase of netpollblock in M:N mode: take the word's result
-    (Go: gpp.Swap(pdNil)) under pd.lock; ``param`` is what gopark returned."""
-    if param is netpollWoken:
-        # netpoll readied us and left the count to us: we are running, so no
-        # M can see "no waiters, nothing queued" for us any more.
-        getg().param = None
-        netpollAdjustWaiters(-1)
-    with pd.lock:
-        if mode == "r":
-            old = pd.rg
-            pd.rg = pdNil
-        else:
-            old = pd.wg
-            pd.wg = pdNil
-    if old is not pdReady and old is not pdWait and old is not pdNil:
-        raise RuntimeError("runtime: corrupted polldesc")
-    return old is pdReady
-
-
-def _dropwaiter(pd: pollDesc, mode: str) -> None:
-    if _mn:
-        with pd.lock:
-            _dropwaiter1(pd, mode)
-    else:
-        _dropwaiter1(pd, mode)
-
-
-def _dropwaiter1(pd: pollDesc, mode: str) -> None:
-    old = pd.rg if mode == "r" else pd.wg
-    if old is pdNil or old is pdReady:
-        return
-    if mode == "r":
-        pd.rg = pdNil
-    else:
-        pd.wg = pdNil
+        w = pd.rwg
+        old = w[i]
+        if old is pdNil or old is pdReady:
+            return
+        w[i] = pdNil
     if old is not pdWait:
         netpollAdjustWaiters(-1)
 
@@ -789,20 +747,15 @@ def netpollunblock(pd: pollDesc, mode: str, ioready: bool) -> G | None:
     Only I/O may create pdReady; a timeout or close finding pdNil does
     nothing, because the waiter re-checks errors before it parks.
     """
-    if mode == "r":
-        old = pd.rg
-        if old is pdReady:
-            return None
-        if old is pdNil and not ioready:
-            return None
-        pd.rg = pdReady if ioready else pdNil
-    else:
-        old = pd.wg
-        if old is pdReady:
-            return None
-        if old is pdNil and not ioready:
-            return None
-        pd.wg = pdReady if ioready else pdNil
+    # Go: gpp := &pd.rg; if mode == 'w' { gpp = &pd.wg }
+    gpp = pd.rwg
+    i = 0 if mode == "r" else 1
+    old = gpp[i]
+    if old is pdReady:
+        return None
+    if old is pdNil and not ioready:
+        return None
+    gpp[i] = pdReady if ioready else pdNil
     if old is pdWait or old is pdNil:
         return None
     return old
@@ -871,7 +824,7 @@ def _setbackend(backend: Any) -> None:
                 stale.append(pd)  # its fd was closed behind the poller's back
                 continue
             if backend.levelTriggered:
-                for mode, word in (("r", pd.rg), ("w", pd.wg)):
+                for mode, word in zip("rw", pd.rwg, strict=True):
                     if word is not pdNil and word is not pdReady:
                         backend.netpollarm(pd, mode)
     except BaseException:
@@ -904,10 +857,10 @@ def _teardown() -> None:
     """
     for pd in list(pdbyfd.values()):
         with pd.lock:
-            if pd.rg is not pdNil and pd.rg is not pdReady:
-                pd.rg = pdNil
-            if pd.wg is not pdNil and pd.wg is not pdReady:
-                pd.wg = pdNil
+            w = pd.rwg
+            for i in (0, 1):
+                if w[i] is not pdNil and w[i] is not pdReady:
+                    w[i] = pdNil
             if pd.rrun or pd.wrun:
                 if pd.rrun:
                     deltimer(pd.rt)

@@ -22,17 +22,24 @@ everr, and rg/wg moving to pdReady -- happens under pd.lock in M:N mode
 the fd (it may have been closed, even reused, since the lookup).
 The Gs get ``param = netpollWoken`` and lower netpollWaiters themselves
 once they run, after the scheduler has queued them (Go 1.22's order).
+
+netpoll is written once, in Go's shape: it calls netpollready for every
+event, as Go does; ``@specialise`` (gort.sched.mnmode) drops its
+``lock(pd.lock)`` and the fd re-check for the one-M form.  Calling
+netpollready (and its two netpollunblocks) instead of inlining them costs
+three Python calls a ready fd: about 5% of the instructions of an echo
+round trip at GOMAXPROCS 1 (docs/netpoll.md).
 """
 
 from __future__ import annotations
 
 import select
 
-from gort.sched.mnmode import mode
-from gort.sched.proc import sched
+from gort.sched.mnmode import lock, specialise, unlock
+from gort.sched.mnmode import mode as runmode
 from gort.sched.runtime2 import gList
 
-from .netpoll import netpollWoken, pdbyfd, pdNil, pdReady, pdWait
+from .netpoll import netpollAdjustWaiters, netpollready, pdbyfd
 from .netpoll_break import netpollBreaker
 
 EPOLLIN = select.EPOLLIN
@@ -47,8 +54,7 @@ _EVWRITE = EPOLLOUT | EPOLLHUP | EPOLLERR  # wakes the writer
 _MAXEVENTS = 128
 _MAXWAIT = 1e6  # seconds; Go caps epoll_wait at 1e9 ms
 
-_mn = mode.register(globals())  # more than one M: see the module docstring
-
+_mn = runmode.register(globals())  # more than one M: see the module docstring
 
 
 class epollPoller(netpollBreaker):
@@ -95,6 +101,7 @@ class epollPoller(netpollBreaker):
     def netpollarm(self, pd: object, mode: str) -> None:
         raise RuntimeError("runtime: unused")  # edge-triggered: never armed per wait
 
+    @specialise
     def netpoll(self, delay: float) -> gList | None:
         """Poll the network: delay < 0 blocks, 0 polls, > 0 waits at most
         delay seconds.  Returns the goroutines made ready, linked through
@@ -115,11 +122,9 @@ class epollPoller(netpollBreaker):
             raise RuntimeError(f"runtime: netpoll failed: epoll_wait on fd {self.epfd}: {e}") from e
         if not events:
             return None
-        if _mn:
-            return self._netpollmn(events, delay)
         get = pdbyfd.get
-        head = None
-        n = 0
+        toRun = gList()
+        delta = 0
         for fd, ev in events:
             pd = get(fd)
             if pd is None:
@@ -128,68 +133,25 @@ class epollPoller(netpollBreaker):
                     self.breakdrain()
                 # Else an fd unregistered since the kernel queued its event.
                 continue
-            # Go: pd.setEventErr -- true only when the mask is exactly EPOLLERR.
-            pd.everr = ev == EPOLLERR
-            # netpollready(&toRun, pd, mode), inlined (one call per event
-            # saved); netpoll.netpollready is the same logic, spelled out.
+            # Go: mode += 'r' / 'w'; constant strings (no concatenation).
             if ev & _EVREAD:
-                old = pd.rg
-                if old is not pdReady:
-                    pd.rg = pdReady
-                    if old is not pdNil and old is not pdWait:
-                        old.schedlink = head
-                        head = old
-                        n += 1
-            if ev & _EVWRITE:
-                old = pd.wg
-                if old is not pdReady:
-                    pd.wg = pdReady
-                    if old is not pdNil and old is not pdWait:
-                        old.schedlink = head
-                        head = old
-                        n += 1
-        if head is None:
-            return None
-        toRun = gList()
-        toRun.head = head
-        # Go applies the delta after injectglist; the caller injects this
-        # list before it runs any goroutine, so nothing can see the gap.
-        sched.netpollWaiters -= n
-        return toRun
-
-    def _netpollmn(self, events: list, delay: float) -> gList | None:
-        """The event loop of netpoll in M:N mode: each pd's words change
-        under pd.lock, and the Gs lower netpollWaiters themselves."""
-        get = pdbyfd.get
-        head = None
-        for fd, ev in events:
-            pd = get(fd)
-            if pd is None:
-                if fd == self.breakrfd and delay != 0:
-                    self.breakdrain()
+                mode = "rw" if ev & _EVWRITE else "r"
+            elif ev & _EVWRITE:
+                mode = "w"
+            else:
                 continue
-            with pd.lock:
-                if get(fd) is not pd:
-                    continue  # closed (maybe reused for another fd) since get()
+            lock(pd.lock)
+            # M:N: is pd still the one open on fd?  It may have been closed,
+            # even reused, since get() (Go: pd.fdseq == tag).
+            if not _mn or get(fd) is pd:
+                # Go: pd.setEventErr -- true only when the mask is exactly EPOLLERR.
                 pd.everr = ev == EPOLLERR
-                if ev & _EVREAD:
-                    old = pd.rg
-                    if old is not pdReady:
-                        pd.rg = pdReady
-                        if old is not pdNil and old is not pdWait:
-                            old.param = netpollWoken
-                            old.schedlink = head
-                            head = old
-                if ev & _EVWRITE:
-                    old = pd.wg
-                    if old is not pdReady:
-                        pd.wg = pdReady
-                        if old is not pdNil and old is not pdWait:
-                            old.param = netpollWoken
-                            old.schedlink = head
-                            head = old
-        if head is None:
+                delta += netpollready(toRun, pd, mode)
+            unlock(pd.lock)
+        if toRun.head is None:
             return None
-        toRun = gList()
-        toRun.head = head
+        # Go applies the delta after injectglist; with one M the caller
+        # injects this list before it runs any goroutine, so nothing can see
+        # the gap (in M:N mode it is 0: the Gs lower the count themselves).
+        netpollAdjustWaiters(delta)
         return toRun

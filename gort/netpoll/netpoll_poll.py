@@ -9,9 +9,9 @@ armed per wait).  The same design on poll(2):
 * poll_runtime_pollWait calls ``netpollarm(pd, mode)`` before it parks,
   which adds that event under pd.lock (``netpollupdate``);
 * when netpoll reports an event, the events it answered are disarmed
-  again (under netpolllock/netpollunlock -- the pair whose unlock the
-  founding commit got wrong), so a level-triggered fd that stays ready
-  with nobody waiting is reported once, not on every poll.
+  again, so a level-triggered fd that stays ready with nobody waiting is
+  reported once, not on every poll (netpollarm arms under netpolllock/
+  netpollunlock -- the pair whose unlock the founding commit got wrong).
 
 Costs: each poll(2) is O(armed fds) in the kernel (event ports report only
 what is ready).  Arming is per fd (one dict update); select.poll refreshes
@@ -46,8 +46,10 @@ M:N (more than one M; the locks are taken only then):
   (Linux's poll table), so a socket closed on another M stays open -- no
   FIN, no EOF for its peer -- until that poll returns.  netpollclose breaks
   the poll when it unregisters an fd that the poll may hold (docs/netpoll.md).
-* pd.user changes under pd.lock (always), and rg/wg under pd.lock in M:N
-  mode: netpoll calls netpollready with it held.
+* pd.user and rg/wg change under pd.lock: netpoll calls netpollready
+  with it held.  netpollarm takes it with one M too (it is not hot); the
+  one-M form of netpoll, made by ``@specialise`` from the same source,
+  drops it with the other locks.
 * Lock order: pd.lock -> mu.  The Gs netpoll readies get
   ``param = netpollWoken`` and lower netpollWaiters themselves (netpoll.py).
 """
@@ -59,11 +61,18 @@ import os
 import select
 import threading
 
-from gort.sched.mnmode import mode
-from gort.sched.proc import sched
+from gort.sched.mnmode import lock, specialise, unlock
+from gort.sched.mnmode import mode as runmode
 from gort.sched.runtime2 import gList
 
-from .netpoll import netpolllock, netpollready, netpollunlock, pdbyfd, pollDesc
+from .netpoll import (
+    netpollAdjustWaiters,
+    netpolllock,
+    netpollready,
+    netpollunlock,
+    pdbyfd,
+    pollDesc,
+)
 from .netpoll_break import netpollBreaker
 
 POLLIN = select.POLLIN
@@ -76,8 +85,7 @@ _EVREAD = POLLIN | POLLHUP | POLLERR | POLLNVAL
 _EVWRITE = POLLOUT | POLLHUP | POLLERR | POLLNVAL
 _MAXWAITMS = 1_000_000_000  # Go's cap: 1e9 ms
 
-_mn = mode.register(globals())  # more than one M: see the module docstring
-
+_mn = runmode.register(globals())  # more than one M: see the module docstring
 
 
 class pollPoller(netpollBreaker):
@@ -166,6 +174,7 @@ class pollPoller(netpollBreaker):
         pd.user = events
         return True
 
+    @specialise
     def netpoll(self, delay: float) -> gList | None:
         """Poll the network: delay < 0 blocks, 0 polls, > 0 waits at most
         delay seconds.  Returns the goroutines made ready, linked through
@@ -177,11 +186,22 @@ class pollPoller(netpollBreaker):
         else:
             timeout = min(math.ceil(delay * 1000.0), _MAXWAITMS)  # ms, rounded up
         if _mn:
-            return self._netpollmn(delay, timeout)
+            # One poll() at a time.  A delay-0 poll that finds another M in
+            # poll() returns nothing: that poll reports what is ready.
+            if not self.pollmu.acquire(delay != 0):
+                return None
+            if delay != 0:
+                lock(self.mu)
+                self.polling = True  # netpollarm and netpollclose break us
+                unlock(self.mu)
         try:
             events = self.p.poll(timeout)
         except OSError as e:
             raise RuntimeError(f"runtime: netpoll failed: poll: {e}") from e
+        finally:
+            if _mn:
+                self.polling = False
+                self.pollmu.release()
         if not events:
             return None
         get = pdbyfd.get
@@ -194,105 +214,44 @@ class pollPoller(netpollBreaker):
                     if delay != 0:
                         self.breakdrain()
                     continue
-                # Armed for a pd that has gone: never report it again.
-                try:
-                    self.p.unregister(fd)
-                except KeyError:
-                    pass
+                # Armed for a pd that has gone: never report it again --
+                # unless (M:N) the fd number has been reused since get() and
+                # its new pd has armed it.  Checked under mu, which every arm
+                # takes: unregistering a new pd's interest loses its wake-up.
+                lock(self.mu)
+                if not _mn or get(fd) is None:
+                    self._unregister(fd)
+                unlock(self.mu)
                 continue
-            mode = ""
-            clear = 0
+            # Go: mode += 'r' / 'w'; and the events answered, to disarm.
             if ev & _EVREAD:
-                mode = "r"
-                clear = POLLIN
-            if ev & _EVWRITE:
-                mode += "w"
-                clear |= POLLOUT
-            if not mode:
-                continue
-            netpolllock(pd)
-            if ev & POLLNVAL:
-                # Closed behind our back: drop the registration, or poll(2)
-                # would report it forever.
-                try:
-                    self.p.unregister(fd)
-                except KeyError:
-                    pass
-                pd.user = 0
+                if ev & _EVWRITE:
+                    mode, clear = "rw", POLLIN | POLLOUT
+                else:
+                    mode, clear = "r", POLLIN
+            elif ev & _EVWRITE:
+                mode, clear = "w", POLLOUT
             else:
-                # Disarm what was answered: level-triggered readiness that
-                # nobody waits for must not be reported again and again.
-                self.netpollupdate(pd, 0, clear)
-            netpollunlock(pd)
-            pd.everr = ev == POLLERR
-            delta += netpollready(toRun, pd, mode)
-        if toRun.head is None:
-            return None
-        sched.netpollWaiters += delta
-        return toRun
-
-    def _netpollmn(self, delay: float, timeout: int | None) -> gList | None:
-        """netpoll in M:N mode (see the module docstring for the locks)."""
-        pollmu = self.pollmu
-        if delay == 0:
-            if not pollmu.acquire(False):
-                return None  # another M is in poll(): it reports what is ready
-        else:
-            pollmu.acquire()
-        try:
-            if delay != 0:
-                with self.mu:
-                    self.polling = True
-            try:
-                events = self.p.poll(timeout)
-            except OSError as e:
-                raise RuntimeError(f"runtime: netpoll failed: poll: {e}") from e
-            finally:
-                if delay != 0:
-                    self.polling = False
-        finally:
-            pollmu.release()
-        if not events:
-            return None
-        get = pdbyfd.get
-        toRun = gList()
-        mu = self.mu
-        for fd, ev in events:
-            pd = get(fd)
-            if pd is None:
-                if fd == self.breakrfd:
-                    if delay != 0:
-                        self.breakdrain()
-                    continue
-                with mu:
-                    # Armed for a pd that has gone -- unless the fd number has
-                    # been reused since get(): its new pd may have armed it.
-                    # Checked under mu, which every arm takes: unregistering
-                    # a new pd's interest lost its wake-up for good.
-                    if get(fd) is None:
-                        self._unregister(fd)
                 continue
-            mode = ""
-            clear = 0
-            if ev & _EVREAD:
-                mode = "r"
-                clear = POLLIN
-            if ev & _EVWRITE:
-                mode += "w"
-                clear |= POLLOUT
-            if not mode:
-                continue
-            with pd.lock:
-                if get(fd) is not pd:
-                    continue  # closed (maybe reused for another fd) since get()
-                with mu:
-                    if ev & POLLNVAL:
-                        self._unregister(fd)
-                        pd.user = 0
-                    else:
-                        self.netpollupdate(pd, 0, clear)
+            lock(pd.lock)
+            # M:N: is pd still the one open on fd?  It may have been closed,
+            # even reused for another fd, since get().
+            if not _mn or get(fd) is pd:
+                lock(self.mu)
+                if ev & POLLNVAL:
+                    # Closed behind our back: drop the registration, or
+                    # poll(2) would report it forever.
+                    self._unregister(fd)
+                    pd.user = 0
+                else:
+                    # Disarm what was answered: level-triggered readiness
+                    # that nobody waits for must not be reported again and again.
+                    self.netpollupdate(pd, 0, clear)
+                unlock(self.mu)
                 pd.everr = ev == POLLERR
-                netpollready(toRun, pd, mode)  # M:N: no delta, see netpoll.py
+                delta += netpollready(toRun, pd, mode)
+            unlock(pd.lock)
         if toRun.head is None:
             return None
+        netpollAdjustWaiters(delta)  # M:N: 0, the Gs lower it themselves
         return toRun

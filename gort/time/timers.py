@@ -231,17 +231,20 @@ def addtimer(t: timer, held: bool) -> None:
         heappush(_heap, (when, gen, t))  # Go: append + siftupTimer
         if _tpg is None:
             _starttimerproc()
-        if when < _sched.timer0when and settimer0when(when):
-            # A new earliest when: wake timerproc's M if it sleeps past it
-            # (Go: wakeNetPoller).  One M sleeps only while the caller is
-            # another thread; under M:N it sleeps at most _TIMERSLACK.
-            if _mn:
-                if when - monotonic() < _TIMERSLACK:
-                    wakeNetPoller(when)
-            else:
-                mp = _sched.m0
-                if mp is not None and mp.blocked:
-                    wakeNetPoller(when)
+        s = _sched
+        if when < s.timer0when:
+            # A new earliest when: publish it (see "The scheduler's view" below)
+            lock(s.lock)
+            tg = s.timerg
+            published = tg is None or tg.status == _Gwaiting
+            if published:
+                s.timer0when = when
+            unlock(s.lock)
+            # and wake timerproc's M if it sleeps past it (Go: wakeNetPoller):
+            # one M sleeps only while the caller is another thread; under M:N
+            # it sleeps at most _TIMERSLACK.
+            if published and (when - monotonic() < _TIMERSLACK if _mn else s.m0.blocked):
+                wakeNetPoller(when)
     else:
         # No timerproc for a bubble: its root runs them (bubbleadvance).
         # One already due runs now, not when the bubble blocks (Go's
@@ -288,7 +291,12 @@ def deltimer(t: timer, held: bool) -> bool:
                 break
             heappop(heap)
             _ndead -= 1
-        settimer0when(heap[0][0] if heap else INF)
+        s = _sched  # publish the new head (see "The scheduler's view" below)
+        lock(s.lock)
+        tg = s.timerg
+        if tg is None or tg.status == _Gwaiting:
+            s.timer0when = heap[0][0] if heap else INF
+        unlock(s.lock)
     else:
         _ndead += 1
         if _ndead > _COMPACT_MIN and _ndead > len(heap) >> 1:
@@ -617,8 +625,8 @@ def timerproc() -> None:
 
     1. ``sleep`` parks its goroutine; gopark's unlockf arms the goroutine's
        timer (``addtimer``: f=_goroutineReady, arg=the G, when=now+d).  If
-       ``when`` is the new earliest, ``settimer0when`` publishes it in
-       ``sched.timer0when`` (and wakes timerproc's M if it sleeps past it).
+       ``when`` is the new earliest, it publishes it in ``sched.timer0when``
+       (and wakes timerproc's M if it sleeps past it).
     2. Every scheduling round compares ``sched.timer0when`` with the clock;
        once it has passed, the scheduler calls ``checkTimers`` (below), which
        claims this goroutine, parked in ``timerproc_park``, and returns it to
@@ -697,7 +705,7 @@ def timerproc() -> None:
                 # `now` stays the pass's: a 1 ns ticker re-armed past it
                 # ends the pass instead of keeping it going forever.
             if mn:
-                wakebatch(False)  # under _tlock: it only takes sched.lock, as settimer0when does
+                wakebatch(False)  # under _tlock: it only takes sched.lock, as addtimer does
                 if _proc.getg().m.retiring:
                     # gomaxprocs went down and took this M's P: hand the
                     # timers to a new timerproc (its newproc uses the global
@@ -720,35 +728,36 @@ def timerproc() -> None:
                     floor = monotonic() + _MINPARK
                     if when < floor:
                         when = floor
-            timerproc_park(when, mn)
+            timerproc_park(when)
     finally:
         wakebatch(False)  # killed mid-pass: never leave this M batching
         if _tpg is me:
             _tpg = None
 
 
-def timerproc_park(when: float, mn: bool) -> None:
+def timerproc_park(when: float) -> None:
     """timerproc sleeps until ``when`` (INF: until a timer is added; Go
     2014: goparkunlock(&timers.lock, "timer goroutine (idle)")).
 
-    ``when`` is published (settimer0when) only once timerproc is marked
+    ``when`` is published in sched.timer0when only once timerproc is marked
     waiting, in gopark's unlockf, so an M that sees it due can always claim
     a parked timerproc.  M:N: timerproc holds _tlock from computing when
     until the park commits; addtimer publishes under the same lock, so a
     timer added meanwhile is never hidden by a later when.
     """
     _sched.timerg = _tpg
-    gopark(_parkcommit_mn if mn else _parkcommit, when, waitReasonTimerGoroutineIdle)
+    gopark(_parkcommit, when, waitReasonTimerGoroutineIdle)
 
 
+@specialise
 def _parkcommit(gp: G, when: float) -> bool:
-    settimer0when(when)
-    return True
-
-
-def _parkcommit_mn(gp: G, when: float) -> bool:
-    settimer0when(when)
-    _tlock.release()  # timers may be added again
+    """timerproc_park's unlockf: timerproc is marked waiting; publish when,
+    then (M:N) let timers be added again."""
+    s = _sched
+    lock(s.lock)
+    s.timer0when = when
+    unlock(s.lock)
+    unlock(_tlock)
     return True
 
 
@@ -757,30 +766,17 @@ def _parkcommit_mn(gp: G, when: float) -> bool:
 #
 # sched.timer0when is the time the scheduler must ready timerproc: its
 # parked wake-up, INF while nothing is pending or timerproc is claimed.
-# gort/time owns it: settimer0when writes it while timerproc is parked (or
-# not started yet), checkTimers resets it when it claims timerproc; both
-# under sched.lock under M:N.  Nothing else writes it.  It is a field the
-# scheduler reads, not a hook it calls, because every scheduling round
-# compares it with the clock (and checkdead, select's default and ctx.err()
-# read it): a field read is the cheapest test there is.  sched.timerg (the
-# parked timerproc) is gort/time's too.
-
-
-@specialise
-def settimer0when(when: float) -> bool:
-    """timerproc's next wake-up is now ``when`` (INF: none): publish it in
-    sched.timer0when, unless timerproc is claimed or running (it looks at
-    the heap itself before it parks again).  True if published.  Callers
-    hold _tlock under M:N, so only checkTimers can race: sched.lock."""
-    s = _sched
-    lock(s.lock)
-    tg = s.timerg
-    if tg is None or tg.status == _Gwaiting:
-        s.timer0when = when
-        unlock(s.lock)
-        return True
-    unlock(s.lock)
-    return False
+# gort/time owns it, and these are all its writers, each under sched.lock
+# under M:N: addtimer (a new earliest when) and deltimer (the head went),
+# while timerproc is parked or not started yet -- a claimed or running
+# timerproc looks at the heap itself before it parks again; timerproc_park
+# (_parkcommit: timerproc's next when); checkTimers (the claim: INF).  One
+# setter function would cost addtimer+deltimer two Python calls, +8% of an
+# after_func+stop (callgrind), so the hot two write it inline.  It is a
+# field the scheduler reads, not a hook it calls, because every scheduling
+# round compares it with the clock (and checkdead, select's default and
+# ctx.err() read it): a field read is the cheapest test there is.
+# sched.timerg (the parked timerproc) is gort/time's too.
 
 
 @specialise

@@ -29,7 +29,7 @@ docs/time.md), so gort keeps the binary one.  Equal ``when`` tie-break on
 the timer object itself is never compared.
 
 Invariants: the head entry is always live (whoever kills the head entry pops
-dead entries off the top, ``_cleanhead``, Go 1.23's ``cleanHead``), and dead
+dead entries off the top: deltimer, Go 1.23's ``cleanHead``), and dead
 entries never outnumber live ones by much (``_compact`` rebuilds the heap in
 O(n) when they are more than half of it, Go's ``initHeap``).  So 20,000
 create+stop cycles leave a small heap, and ``sched.timer0when`` -- the
@@ -41,7 +41,7 @@ timerproc
 The founding commit's timer goroutine, kept here (Go 1.14 folded timers into
 the scheduler): a system goroutine that runs every due timer's ``f(arg,
 seq)``, re-arms periodic timers from their scheduled time, and parks in
-``timerproc_park(next_when)``.  The scheduler readies it when the clock passes
+``timerproc_park(next_when)``.  The scheduler readies it (checkTimers) when the clock passes
 ``sched.timer0when`` -- on every scheduling round, so a busy run queue cannot
 starve timers -- which costs one greenlet switch per batch of due timers.
 It is started the first time a timer is added in a runtime and forgotten by
@@ -84,23 +84,37 @@ while other receivers still wait.
 
 Concurrency
 -----------
-With one M the heap takes no lock: goroutines switch only inside gopark,
-and nothing here parks.  When a run goes M:N (GOMAXPROCS > 1) the
-run's mode (gort.sched.mnmode) sets ``_mn`` before the second M starts, and from then
-on ``_tlock`` (Go: ``timers.lock``; one heap, so one lock) guards the heap,
-``_ndead``, ``_tpg``, every timer's ``when``/``hgen``/``seq``/fields, and a
-chantimer's ``blocked``/``arg`` (Go: ``t.mu``).  ``addtimer``/``deltimer``/
-``modtimer`` take it when ``_mn`` (one M pays a global test); the
-``*locked`` versions are for callers that hold it.  timerproc holds it while
-it pops, drops it around each ``f(arg, seq)`` (Go's unlockAndRun: f may take
-a channel lock, and callbacks arm timers), snapshotting ``f``/``arg``/``seq``
-under it, and parks through ``timerproc_park(when, unlock, _tlock)`` with
-the lock held from computing ``when`` until the park commits, so a timer
-added meanwhile (``timer_added``, also under ``_tlock``) is never hidden.
-Lock order: channel locks -> ``_tlock`` -> sched.lock; ``_firechan`` takes
-the channel's lock, then ``_tlock``.  A callback that runs after its timer
-was stopped, reset or run by a receive in between sees it: ``seq`` (stop and
+One source per function: addtimer, deltimer, modtimer, the chantimer
+methods, _firechan, bubbleadvance and the scheduler's hooks are written
+once, in Go's shape, with Go's ``lock(_tlock)``/``unlock(_tlock)``
+statements, and ``@specialise`` (gort.sched.mnmode) makes their one-M form
+(no locks: goroutines switch only inside gopark, and nothing here parks)
+and their M:N form, which the run's mode swaps in before a second M starts.
+``doaddtimer``/``dodeltimer`` are addtimer/deltimer for a caller that
+already holds ``_tlock`` (the held=True variant of the same source, Go's
+names).  ``_tlock`` (Go: ``timers.lock``; one heap, so one lock) guards the
+heap, ``_ndead``, ``_tpg``, every timer's ``when``/``hgen``/``seq``/fields,
+and a chantimer's ``blocked``/``arg`` (Go: ``t.mu``).  timerproc, whose
+frame lives across a change of mode, reads ``_mn`` once per pass instead:
+it holds the lock while it pops, drops it around each ``f(arg, seq)`` (Go's
+unlockAndRun: f may take a channel lock, and callbacks arm timers),
+snapshotting ``f``/``arg``/``seq`` under it, and parks through
+``timerproc_park(when)`` with the lock held from computing ``when`` until
+the park commits, so a timer added meanwhile is never hidden.  Lock order:
+channel locks -> ``_tlock`` -> sched.lock; ``_firechan`` takes the
+channel's lock, then ``_tlock``.  A callback that runs after its timer was
+stopped, reset or run by a receive in between sees it: ``seq`` (stop and
 reset bump it) and, for a channel timer, ``when`` not yet due.
+
+The scheduler
+-------------
+gort/time installs two hooks (``proc.install_timers``): ``checkTimers(now)``,
+called in a scheduling round once the clock has passed
+``sched.timer0when``, claims the parked timerproc; ``timeSleepUntil(mp)``
+says when an idle M must wake for timers.  ``sched.timer0when`` and
+``sched.timerg`` are written only here (see "The scheduler's view of the
+timers" below); timerproc's docstring walks a timer from sleep() to the
+goroutine it wakes.
 """
 
 from __future__ import annotations
@@ -192,7 +206,8 @@ _tlock = threading.Lock()
 
 
 def _checkwhen(when: Any) -> float:
-    """Slow path of addtimer/modtimer: clamp a huge when, refuse NaN and non-numbers."""
+    """when, clamped to MAXWHEN; NaN and non-numbers refused (addtimer's
+    slow path, modtimer's and modify's check)."""
     try:
         if when < MAXWHEN:
             return when
@@ -316,11 +331,7 @@ def modtimer(t: timer, when: float, period: float, f: Callable[[Any, int], Any],
     """Re-arm t with new fields, pending or not; True if it was pending
     (Go 1.14+: modtimer; netpoll uses it for deadlines).  Go 1.23 marks a
     pending timer modified and moves it later; gort deletes and adds it."""
-    try:
-        if not when < MAXWHEN:
-            when = _checkwhen(when)
-    except TypeError:
-        _checkwhen(when)
+    when = _checkwhen(when)
     lock(_tlock)
     pending = dodeltimer(t)
     t.when = when
@@ -459,11 +470,7 @@ class chantimer(timer):
         """Re-arm for ``when`` (and ``period``); returns what stop() would
         have.  Nothing sent before the call can be received after it: a
         timer's value only exists when a receiver takes it (Go 1.23: modify)."""
-        try:
-            if not when < MAXWHEN:
-                when = _checkwhen(when)
-        except TypeError:
-            _checkwhen(when)
+        when = _checkwhen(when)
         lock(_tlock)
         pending = self.when != 0.0
         self.period = period

@@ -424,3 +424,63 @@ def test_period_below_float_resolution_does_not_hang():
         deltimer(t)
 
     gort.run(main)
+
+
+@pytest.mark.parametrize("procs", [1, 4])
+def test_after_func_reset_in_a_bubble_stays_on_its_clock(procs):
+    # modtimer (Timer.reset of an after_func timer) once pushed a bubble's
+    # timer onto the runtime's heap: it fired on the real clock, outside the
+    # bubble.  Now it is deleted and added like any other: on the bubble's.
+    import gort.synctest as synctest
+
+    def body():
+        fired = []
+        t0 = gtime.now()
+        t = gtime.after_func(5, lambda: fired.append(gtime.since(t0)))
+        assert t.reset(1)
+        gtime.sleep(2)
+        assert fired == [1]
+        assert numtimers() == 0
+
+    def main():
+        if procs > 1:
+            gort.gomaxprocs(procs)
+        synctest.test(body)
+
+    start = monotonic()
+    gort.run(main)
+    assert monotonic() - start < 0.5  # fake time: no real second passed
+
+
+def test_addtimer_deltimer_have_one_source():
+    # Issue 14: the one-M and M:N forms come from one source (mnmode.specialise);
+    # doaddtimer/dodeltimer are its held=True variants, not copies.
+    from gort.sched.mnmode import mode
+
+    for fn in (addtimer, deltimer, modtimer, timers.doaddtimer, timers.dodeltimer,
+               timers.checkTimers, timers.chantimer.stop):
+        one, many = mode.codes(fn)
+        assert one is not many, fn
+        assert one.co_filename == many.co_filename == timers.__file__
+        assert one.co_firstlineno == many.co_firstlineno
+    assert timers.doaddtimer.__wrapped_source__ is addtimer.__wrapped_source__
+    # The one-M form takes no lock, the M:N form takes _tlock.
+    one, many = mode.codes(addtimer)
+    assert "_tlock" not in one.co_names and "_tlock" in many.co_names
+
+
+def test_only_gort_time_writes_timer0when():
+    # Issue 14: the timer module owns sched.timer0when; the scheduler reads
+    # it and calls the hooks gort/time installs (install_timers).
+    import pathlib
+    import re
+
+    root = pathlib.Path(gort.__file__).parent
+    writers = set()
+    for path in root.rglob("*.py"):
+        # (runtime2's schedt.__init__ gives it its first value, INF)
+        if re.search(r"(?<!self)\.timer0when\s*=(?!=)", path.read_text()):
+            writers.add(path.relative_to(root).as_posix())
+    assert writers == {"time/timers.py"}
+    assert proc._checkTimers is timers.checkTimers
+    assert proc._timeSleepUntil is timers.timeSleepUntil

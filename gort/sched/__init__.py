@@ -19,6 +19,7 @@ from .proc import (
     goyield,
     injectglist,
     install_netpoll,
+    install_timers,
     newproc,
     num_goroutine,
     ready_from_thread,
@@ -26,8 +27,6 @@ from .proc import (
     runqput,
     sched,
     teardown,
-    timer_added,
-    timerproc_park,
     wakeNetPoller,
 )
 from .runtime2 import (
@@ -54,7 +53,7 @@ __all__ = [
     "execute",
     "findrunnable", "gList", "gQueue", "getg", "gomaxprocs", "gopark", "goready",
     "goroutine_dump", "goroutine_header", "goroutine_stack", "gosched", "goexit", "goyield",
-    "injectglist", "install_netpoll", "newproc", "num_goroutine", "ready_from_thread", "run",
-    "runqput", "sched", "semacquire", "semrelease", "sudog", "teardown", "timer_added",
-    "timerproc_park", "wakeNetPoller",
+    "injectglist", "install_netpoll", "install_timers", "newproc", "num_goroutine",
+    "ready_from_thread", "run",
+    "runqput", "sched", "semacquire", "semrelease", "sudog", "teardown", "wakeNetPoller",
 ]

@@ -35,7 +35,9 @@ What differs from Go, and why
   preempts a runnext ping-pong pair that inherits its time slice for 10 ms;
   gort rotates runnext behind the local queue every 61st tick instead.
 * Timers and the network poller are reached through hooks the floors above
-  install (``sched.timer0when``/``sched.timerg``, ``sched.netpoll``).
+  install: gort/time's ``install_timers`` (checkTimers, timeSleepUntil; it
+  alone writes ``sched.timer0when``, which each round reads) and
+  gort/netpoll's ``install_netpoll`` (``sched.netpoll``).
 """
 
 from __future__ import annotations
@@ -76,7 +78,6 @@ from .runtime2 import (
     gQueue,
     sched,
     tracing,
-    waitReasonTimerGoroutineIdle,
 )
 from .traceback import goroutine_dump
 
@@ -1166,16 +1167,14 @@ def _nextg(pp: P) -> G | None:
     if s.timer0when != INF or s.netpollWaiters:
         now = monotonic()
         if now >= s.timer0when:  # Go: checkTimers
-            if _mn:
-                tg = _timerready(pp, now)
-                if tg is not None:
+            # gort/time's hook: timerproc, claimed, if it is due.  gort has
+            # one timerproc (docs/sched.md): only its M runs it.
+            tg = _checkTimers(now)
+            if tg is not None:
+                mp = tg.m
+                if mp is pp.m:
                     return tg
-            else:
-                tg = s.timerg
-                s.timer0when = INF
-                if tg is not None and tg.status == _Gwaiting:
-                    tg.status = _Grunnable
-                    return tg
+                _pushother(tg, mp)
         # Go polls here only while no M is blocked in netpoll (lastpoll != 0):
         # that M sees the readiness itself.  Under a GIL it matters more than
         # in Go: each poll drops the GIL, and that wakes a thread waiting for
@@ -1218,32 +1217,6 @@ def _nextg(pp: P) -> G | None:
         return q.popleft()
     if s.runqsize and not pp.m.retiring:
         return globrunqget(pp, RUNQ_SIZE // 2)
-    return None
-
-
-def _timerready(pp: P, now: float) -> G | None:
-    """M:N: a timer is due.  Claim timerproc under sched.lock (every M looks
-    at timer0when); run it here if it is pinned to this M, else hand it to
-    its M.  Go 1.14+ runs each P's timers on that P; gort keeps one timerproc
-    goroutine, so its M is the one that fires timers (docs/sched.md)."""
-    s = sched
-    with s.lock:
-        if now < s.timer0when:
-            return None
-        tg = s.timerg
-        if tg is None:
-            # timerproc is queued but has not run yet: keep timer0when, so
-            # that a goroutine polling select-with-default still sees the
-            # timer due and yields to the P whose queue holds timerproc.
-            return None
-        s.timer0when = INF
-        if tg.status != _Gwaiting:
-            return None
-        tg.status = _Grunnable
-    mp = tg.m
-    if mp is pp.m:
-        return tg
-    _pushother(tg, mp)
     return None
 
 
@@ -1372,10 +1345,9 @@ def findrunnable(mp: M) -> G | None:
                 elif not mp.retiring:  # wakep must never pick a retiring M
                     s.midle.append(mp)  # Go: mput
                 mp.note.clear()
-        tg = s.timerg
-        mytimer = tg is not None and tg.m is mp and (s.timer0when != INF or _mn)
-        if len(pp.grfree) > GRFREE_IDLE and (
-                dead or not mytimer or s.timer0when - monotonic() > 0.001):
+        # gort/time's hook: when this M must wake for timers (INF: never).
+        until = _timeSleepUntil(mp)
+        if len(pp.grfree) > GRFREE_IDLE and (dead or until - monotonic() > 0.001):
             # Idle for a while: free pooled greenlets, a few at a time (each
             # costs ~10 us), then look for work again.
             if not dead:
@@ -1389,16 +1361,9 @@ def findrunnable(mp: M) -> G | None:
             if s.fatal is not None or s.done:
                 return None
             continue  # the Deadlock went to the lazy main goroutine's M
-        # Only timerproc's M wakes for timers.  A timer that fell due since
-        # _nextg looked gives delay 0, not < 0 ("block until woken": lost).
-        # M:N: it sleeps at most _TIMERSLACK, so that timer_added need not
-        # wake it for a timer due later than that (see there).
-        if mytimer:
-            delay = max(s.timer0when - monotonic(), 0.0)
-            if _mn and delay > _TIMERSLACK:
-                delay = _TIMERSLACK
-        else:
-            delay = -1.0
+        # A timer that fell due since _nextg looked gives delay 0, not < 0
+        # ("block until woken": lost).
+        delay = -1.0 if until == INF else max(until - monotonic(), 0.0)
         if threadwait and (delay < 0 or delay > _THREADPOLL):
             delay = _THREADPOLL
         if _trace is not None:
@@ -2188,57 +2153,23 @@ def install_netpoll(netpoll: Callable[[float], gList | None],
         _setwakeupfd()  # a new backend (tests switch them): its pipe wakes on signals
 
 
-def timerproc_park(when: float, unlockf: Callable[[G, Any], bool] | None = None,
-                   lock: Any = None) -> None:
-    """Called by the timerproc goroutine: sleep until ``when`` (inf: until
-    a timer is added).  The scheduler readies it when the clock passes when.
+def install_timers(checkTimers: Callable[[float], G | None],
+                   timeSleepUntil: Callable[[M], float]) -> None:
+    """Called once by gort.time: the scheduler's window onto the timers.
 
-    ``timer0when`` is published only once timerproc is marked waiting (in
-    gopark's unlockf), so an M that sees it due can always claim a parked
-    timerproc.  M:N: the timers module passes its heap lock, held since it
-    computed ``when``, as (unlockf, lock); timer_added runs under the same
-    lock, so a timer added meanwhile is never hidden by a later ``when``.
-    """
-    gp = getg()
-    s = sched
-    s.timerg = gp
-
-    def commit(gp: G, lk: Any) -> bool:
-        if _mn:
-            with s.lock:
-                s.timer0when = when
-        else:
-            s.timer0when = when
-        if unlockf is not None:
-            unlockf(gp, lk)
-        return True
-
-    gopark(commit, lock, waitReasonTimerGoroutineIdle)
+    ``checkTimers(now)``: called in a round in which the clock has passed
+    ``sched.timer0when``; returns the timer goroutine, made runnable, or
+    None.  ``timeSleepUntil(mp)``: when idle M mp must wake for timers (INF:
+    never).  ``sched.timer0when`` and ``sched.timerg`` are gort/time's to
+    write; the scheduler only reads them."""
+    global _checkTimers, _timeSleepUntil
+    _checkTimers = checkTimers
+    _timeSleepUntil = timeSleepUntil
 
 
-# M:N: timerproc's M never sleeps longer than this, so a timer added by
-# another M for later than now + _TIMERSLACK needs no cross-thread wake-up
-# (~20 us each on a GIL build): the M sees it at its next wake at the latest.
-_TIMERSLACK = 0.25
+def _checkTimers(now: float) -> G | None:  # until gort.time installs its hook
+    return None
 
 
-def timer_added(when: float) -> None:
-    """A timer for ``when`` was added: let the scheduler see the earlier time
-    and wake timerproc's M if it sleeps past it (Go: wakeNetPoller).  M:N:
-    called with the timers' heap lock held."""
-    s = sched
-    if when < s.timer0when:
-        if _mn:
-            with s.lock:
-                if when < s.timer0when:
-                    s.timer0when = when
-                    tg = s.timerg
-                    mp = tg.m if tg is not None else None
-                    if (mp is not None and mp.blocked
-                            and when - monotonic() < _TIMERSLACK):
-                        _wakem(mp)
-            return
-        s.timer0when = when
-        mp = s.m0
-        if mp is not None and mp.blocked:
-            wakeNetPoller(when)
+def _timeSleepUntil(mp: M) -> float:
+    return INF

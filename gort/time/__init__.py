@@ -78,7 +78,7 @@ from greenlet import getcurrent
 
 from gort.hchan import Chan, SynctestBubbleError
 from gort.sched import synctest as _st
-from gort.sched.mnmode import mode
+from gort.sched.mnmode import lock, specialise, unlock
 from gort.sched.proc import getg, gopark, goready, newproc
 from gort.sched.runtime2 import G, _Gwaiting, waitReasonSleep
 
@@ -135,7 +135,6 @@ def now() -> float:
             return b.now
     return monotonic()
 
-_mn = mode.register(globals())  # M:N: set by the run's mode, gort.sched.mnmode (see timers.py)
 _clock = threading.Lock()  # M:N: makes Timer.c on its first read
 
 
@@ -364,25 +363,21 @@ class Timer:
         self._r: timer | None = None
 
     @property
+    @specialise
     def c(self) -> Chan | None:
         """The channel that receives the time (Go: Timer.C)."""
         c = self._c
         if c is None:
             r = self._r
             if r is not None and r.isChan:
-                if _mn:
-                    with _clock:  # two Ms reading it at once get one channel
-                        c = self._c
-                        if c is None:
-                            c = Chan(1)
-                            c.timer = r
-                            c.bubble = r.bubble
-                            self._c = c
-                    return c
-                c = Chan(1)
-                c.timer = r  # before it is published
-                c.bubble = r.bubble  # the timer's bubble, whoever reads c first
-                self._c = c
+                lock(_clock)  # two Ms reading it at once get one channel
+                c = self._c
+                if c is None:
+                    c = Chan(1)
+                    c.timer = r  # before it is published
+                    c.bubble = r.bubble  # the timer's bubble, whoever reads c first
+                    self._c = c
+                unlock(_clock)
         return c
 
     def stop(self) -> bool:
@@ -396,16 +391,7 @@ class Timer:
             _bubblecheck(r, "stop")
         if not r.isChan:
             return deltimer(r)
-        if _mn:
-            return r.stop()
-        # chantimer.stop, written out: new_timer+stop is the channel-timer
-        # churn path, and a call is ~10% of it.
-        pending = r.when != 0.0
-        r.when = 0.0
-        if r.hgen:
-            deltimer(r)
-        r.seq += 1
-        return pending
+        return r.stop()
 
     def reset(self, d: float) -> bool:
         """Make the timer fire d seconds from now (Go: Timer.Reset).

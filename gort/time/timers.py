@@ -29,7 +29,7 @@ docs/time.md), so gort keeps the binary one.  Equal ``when`` tie-break on
 the timer object itself is never compared.
 
 Invariants: the head entry is always live (whoever kills the head entry pops
-dead entries off the top, ``_cleanhead``, Go 1.23's ``cleanHead``), and dead
+dead entries off the top: deltimer, Go 1.23's ``cleanHead``), and dead
 entries never outnumber live ones by much (``_compact`` rebuilds the heap in
 O(n) when they are more than half of it, Go's ``initHeap``).  So 20,000
 create+stop cycles leave a small heap, and ``sched.timer0when`` -- the
@@ -41,7 +41,7 @@ timerproc
 The founding commit's timer goroutine, kept here (Go 1.14 folded timers into
 the scheduler): a system goroutine that runs every due timer's ``f(arg,
 seq)``, re-arms periodic timers from their scheduled time, and parks in
-``timerproc_park(next_when)``.  The scheduler readies it when the clock passes
+``timerproc_park(next_when)``.  The scheduler readies it (checkTimers) when the clock passes
 ``sched.timer0when`` -- on every scheduling round, so a busy run queue cannot
 starve timers -- which costs one greenlet switch per batch of due timers.
 It is started the first time a timer is added in a runtime and forgotten by
@@ -84,23 +84,37 @@ while other receivers still wait.
 
 Concurrency
 -----------
-With one M the heap takes no lock: goroutines switch only inside gopark,
-and nothing here parks.  When a run goes M:N (GOMAXPROCS > 1) the
-run's mode (gort.sched.mnmode) sets ``_mn`` before the second M starts, and from then
-on ``_tlock`` (Go: ``timers.lock``; one heap, so one lock) guards the heap,
-``_ndead``, ``_tpg``, every timer's ``when``/``hgen``/``seq``/fields, and a
-chantimer's ``blocked``/``arg`` (Go: ``t.mu``).  ``addtimer``/``deltimer``/
-``modtimer`` take it when ``_mn`` (one M pays a global test); the
-``*locked`` versions are for callers that hold it.  timerproc holds it while
-it pops, drops it around each ``f(arg, seq)`` (Go's unlockAndRun: f may take
-a channel lock, and callbacks arm timers), snapshotting ``f``/``arg``/``seq``
-under it, and parks through ``timerproc_park(when, unlock, _tlock)`` with
-the lock held from computing ``when`` until the park commits, so a timer
-added meanwhile (``timer_added``, also under ``_tlock``) is never hidden.
-Lock order: channel locks -> ``_tlock`` -> sched.lock; ``_firechan`` takes
-the channel's lock, then ``_tlock``.  A callback that runs after its timer
-was stopped, reset or run by a receive in between sees it: ``seq`` (stop and
+One source per function: addtimer, deltimer, modtimer, the chantimer
+methods, _firechan, bubbleadvance and the scheduler's hooks are written
+once, in Go's shape, with Go's ``lock(_tlock)``/``unlock(_tlock)``
+statements, and ``@specialise`` (gort.sched.mnmode) makes their one-M form
+(no locks: goroutines switch only inside gopark, and nothing here parks)
+and their M:N form, which the run's mode swaps in before a second M starts.
+``doaddtimer``/``dodeltimer`` are addtimer/deltimer for a caller that
+already holds ``_tlock`` (the held=True variant of the same source, Go's
+names).  ``_tlock`` (Go: ``timers.lock``; one heap, so one lock) guards the
+heap, ``_ndead``, ``_tpg``, every timer's ``when``/``hgen``/``seq``/fields,
+and a chantimer's ``blocked``/``arg`` (Go: ``t.mu``).  timerproc, whose
+frame lives across a change of mode, reads ``_mn`` once per pass instead:
+it holds the lock while it pops, drops it around each ``f(arg, seq)`` (Go's
+unlockAndRun: f may take a channel lock, and callbacks arm timers),
+snapshotting ``f``/``arg``/``seq`` under it, and parks through
+``timerproc_park(when)`` with the lock held from computing ``when`` until
+the park commits, so a timer added meanwhile is never hidden.  Lock order:
+channel locks -> ``_tlock`` -> sched.lock; ``_firechan`` takes the
+channel's lock, then ``_tlock``.  A callback that runs after its timer was
+stopped, reset or run by a receive in between sees it: ``seq`` (stop and
 reset bump it) and, for a channel timer, ``when`` not yet due.
+
+The scheduler
+-------------
+gort/time installs two hooks (``proc.install_timers``): ``checkTimers(now)``,
+called in a scheduling round once the clock has passed
+``sched.timer0when``, claims the parked timerproc; ``timeSleepUntil(mp)``
+says when an idle M must wake for timers.  ``sched.timer0when`` and
+``sched.timerg`` are written only here (see "The scheduler's view of the
+timers" below); timerproc's docstring walks a timer from sleep() to the
+goroutine it wakes.
 """
 
 from __future__ import annotations
@@ -113,24 +127,24 @@ from math import nextafter
 from time import monotonic
 from typing import Any
 
-from gort.hchan import _chanlock
-from gort.hchan import send as _chansend
+# chan's lazily made lock: see the note in _firechan.
+from gort.hchan import _chanlock, send
 from gort.sched import proc as _proc
 from gort.sched import synctest as _st
-from gort.sched.mnmode import mode
+from gort.sched.mnmode import lock, mode, specialise, unlock
 from gort.sched.proc import (
     _panic,
     add_teardown_hook,
+    gopark,
     goready,
+    install_timers,
     newproc,
     sched,
-    timer_added,
-    timerproc_park,
     wakebatch,
     wakeflush,
     wakeNetPoller,
 )
-from gort.sched.runtime2 import G, _Gwaiting
+from gort.sched.runtime2 import G, M, _Grunnable, _Gwaiting, waitReasonTimerGoroutineIdle
 
 __all__ = ["timer", "chantimer", "btimer", "bchantimer", "addtimer", "deltimer", "modtimer",
            "numtimers", "timerslen", "bubbleadvance", "MAXWHEN"]
@@ -179,27 +193,21 @@ class timer:
         return f"<timer when={self.when:.6f} period={self.period} f={f} seq={self.seq} {state}>"
 
 
-_heap: list[tuple[float, int, timer]] = []  # never rebound: functions bind it
+_heap: list[tuple[float, int, timer]] = []  # never rebound
 _ndead = 0  # dead entries in _heap
 _nextgen = count(1).__next__
 _tpg: G | None = None  # the timerproc goroutine of this runtime
 _sched = sched
 
-# M:N (module docstring): _tlock is taken only while _mn.
+# M:N (module docstring): the lock(_tlock)/unlock(_tlock) statements of the
+# @specialise functions take it; timerproc reads _mn once per pass.
 _mn = mode.register(globals())
 _tlock = threading.Lock()
 
 
-
-def _unlock(gp: G, lock: threading.Lock) -> bool:
-    """timerproc_park's unlockf under M:N: timerproc is parked, with
-    timer0when published; timers may be added again."""
-    lock.release()
-    return True
-
-
 def _checkwhen(when: Any) -> float:
-    """Slow path of addtimer/modtimer: clamp a huge when, refuse NaN and non-numbers."""
+    """when, clamped to MAXWHEN; NaN and non-numbers refused (addtimer's
+    slow path, modtimer's and modify's check)."""
     try:
         if when < MAXWHEN:
             return when
@@ -211,165 +219,129 @@ def _checkwhen(when: Any) -> float:
     return MAXWHEN
 
 
-def addtimer(t: timer, _heap: list = _heap, _push: Any = heappush,
-             _nextgen: Any = _nextgen) -> None:
-    """Arm t: it fires at t.when (Go: addtimer; the clamp is Go's too)."""
-    if _mn:
-        with _tlock:
-            _addtimerlocked(t)
-        return
-    if t.bubble is not None:
-        _addtimerlocked(t)  # a synctest bubble's timer: its own heap and clock
-        return
-    if t.hgen:
-        raise RuntimeError(f"gort: addtimer of a timer that is already pending: {t!r}")
+@specialise(bind={"held": False})
+def addtimer(t: timer, held: bool) -> None:
+    """Arm t: it fires at t.when (Go: addtimer; the clamp is Go's too).
+
+    ``doaddtimer(t)`` is this function for a caller that holds ``_tlock``
+    (held=True; Go: doaddtimer).  A synctest bubble's timer goes on its
+    bubble's heap and clock instead.
+    """
     when = t.when
     try:
         if not when < MAXWHEN:  # also catches NaN and inf
             when = t.when = _checkwhen(when)
     except TypeError:
         _checkwhen(when)  # raises, naming the problem
-    gen = _nextgen()
-    _push(_heap, (when, gen, t))
-    t.hgen = gen
-    if _tpg is None:
-        _starttimerproc()
-    s = _sched
-    if when < s.timer0when:
-        # timer_added(when), inlined: a new earliest when.  Waking the M is
-        # only needed if it sleeps in findrunnable, i.e. from another thread.
-        s.timer0when = when
-        mp = s.m0
-        if mp is not None and mp.blocked:
-            wakeNetPoller(when)
-
-
-def _addtimerlocked(t: timer) -> None:
-    """addtimer with _tlock held (M:N; one M may call it too), for the
-    global heap or a synctest bubble's."""
+    if not held:
+        lock(_tlock)
     if t.hgen:
+        if not held:
+            unlock(_tlock)
         raise RuntimeError(f"gort: addtimer of a timer that is already pending: {t!r}")
-    when = t.when
-    try:
-        if not when < MAXWHEN:
-            when = t.when = _checkwhen(when)
-    except TypeError:
-        _checkwhen(when)
     gen = _nextgen()
+    t.hgen = gen
     b = t.bubble
-    if b is not None:
-        # A synctest bubble's timer: its heap, its fake clock.  No timerproc:
-        # the bubble's root runs these (bubbleadvance).  One already due
-        # runs now, not when the bubble blocks (Go's checkTimers does).
+    if b is None:
+        heappush(_heap, (when, gen, t))  # Go: append + siftupTimer
+        if _tpg is None:
+            _starttimerproc()
+        s = _sched
+        if when < s.timer0when:
+            # A new earliest when: publish it (see "The scheduler's view" below)
+            lock(s.lock)
+            tg = s.timerg
+            published = tg is None or tg.status == _Gwaiting
+            if published:
+                s.timer0when = when
+            unlock(s.lock)
+            # and wake timerproc's M if it sleeps past it (Go: wakeNetPoller):
+            # one M sleeps only while the caller is another thread; under M:N
+            # it sleeps at most _TIMERSLACK.
+            if published and (when - monotonic() < _TIMERSLACK if _mn else s.m0.blocked):
+                wakeNetPoller(when)
+    else:
+        # No timerproc for a bubble: its root runs them (bubbleadvance).
+        # One already due runs now, not when the bubble blocks (Go's
+        # checkTimers does).
         heappush(b.heap, (when, gen, t))
-        t.hgen = gen
         if when <= b.now:
             root = _st.timerdue(b)
             if root is not None:
                 goready(root)
-        return
-    heappush(_heap, (when, gen, t))
-    t.hgen = gen
-    if _tpg is None:
-        _starttimerproc()
-    if when < _sched.timer0when:
-        timer_added(when)  # under _tlock, as timerproc_park's docstring asks
+    if not held:
+        unlock(_tlock)
 
 
-def deltimer(t: timer, _heap: list = _heap, _pop: Any = heappop) -> bool:
+doaddtimer = specialise(addtimer, name="doaddtimer", bind={"held": True},
+                        doc="addtimer for a caller that holds _tlock (Go: doaddtimer).")
+
+
+@specialise(bind={"held": False})
+def deltimer(t: timer, held: bool) -> bool:
     """Disarm t; True if it was pending (Go: deltimer).
 
     False means it already fired (its f has run or is running) or was never
-    armed.  The heap entry is left behind, dead (see the module docstring).
+    armed.  The heap entry is left behind, dead (see the module docstring),
+    unless it heads the heap: then it is popped with the dead entries under
+    it (Go 1.23: cleanHead), so the head stays live and sched.timer0when
+    honest.  ``dodeltimer(t)``: for a caller that holds ``_tlock``.
     """
     global _ndead
-    if _mn:
-        with _tlock:
-            return _deltimerlocked(t)
+    if not held:
+        lock(_tlock)
     if not t.hgen:
+        if not held:
+            unlock(_tlock)
         return False
-    if t.bubble is not None:
-        return _bdeltimer(t)
     t.hgen = 0
-    if _heap[0][2] is not t:
+    heap = _heap
+    if t.bubble is not None:
+        _bdeltimer(t.bubble)
+    elif heap[0][2] is t:  # its live entry heads the heap (the invariant)
+        heappop(heap)
+        while heap:
+            head = heap[0]
+            if head[2].hgen == head[1]:
+                break
+            heappop(heap)
+            _ndead -= 1
+        s = _sched  # publish the new head (see "The scheduler's view" below)
+        lock(s.lock)
+        tg = s.timerg
+        if tg is None or tg.status == _Gwaiting:
+            s.timer0when = heap[0][0] if heap else INF
+        unlock(s.lock)
+    else:
         _ndead += 1
-        if _ndead > _COMPACT_MIN and _ndead > len(_heap) >> 1:
+        if _ndead > _COMPACT_MIN and _ndead > len(heap) >> 1:
             _compact()
-        return True
-    # t is the head (by the invariant, its live entry): pop it, then any
-    # dead entries under it (_cleanhead, inlined: this is the common case
-    # of a timeout stopped before it fires).
-    _pop(_heap)
-    while _heap:
-        head = _heap[0]
-        if head[2].hgen == head[1]:
-            break
-        _pop(_heap)
-        _ndead -= 1
-    tg = _tpg
-    if tg is not None and tg.status == _Gwaiting:
-        _sched.timer0when = _heap[0][0] if _heap else INF
+    if not held:
+        unlock(_tlock)
     return True
 
 
-def _deltimerlocked(t: timer) -> bool:
-    """deltimer with _tlock held (M:N; one M may call it too)."""
-    global _ndead
-    if not t.hgen:
-        return False
-    if t.bubble is not None:
-        return _bdeltimer(t)
-    t.hgen = 0
-    if _heap[0][2] is not t:
-        _ndead += 1
-        if _ndead > _COMPACT_MIN and _ndead > len(_heap) >> 1:
-            _compact()
-        return True
-    heappop(_heap)  # t's live entry heads the heap (the invariant)
-    _cleanhead()
-    return True
+dodeltimer = specialise(deltimer, name="dodeltimer", bind={"held": True},
+                        doc="deltimer for a caller that holds _tlock.")
 
 
+@specialise
 def modtimer(t: timer, when: float, period: float, f: Callable[[Any, int], Any],
              arg: Any, seq: int) -> bool:
     """Re-arm t with new fields, pending or not; True if it was pending
-    (Go 1.14+: modtimer; netpoll uses it for deadlines)."""
-    global _ndead
-    mn = _mn
-    if mn:
-        _tlock.acquire()
-    try:
-        heap = _heap
-        try:
-            if not when < MAXWHEN:
-                when = _checkwhen(when)
-        except TypeError:
-            _checkwhen(when)
-        pending = t.hgen != 0
-        if pending:
-            _ndead += 1  # the old entry dies where it is
-        t.when = when
-        t.period = period
-        t.f = f
-        t.arg = arg
-        t.seq = seq
-        gen = _nextgen()
-        heappush(heap, (when, gen, t))
-        t.hgen = gen
-        if pending:
-            head = heap[0]
-            if head[2].hgen != head[1]:
-                _cleanhead()  # t was the head and moved later
-            elif _ndead > _COMPACT_MIN and _ndead > len(heap) >> 1:
-                _compact()
-        if _tpg is None:
-            _starttimerproc()
-        if when < _sched.timer0when:
-            timer_added(when)  # M:N: under _tlock, as timerproc_park asks
-        return pending
-    finally:
-        if mn:
-            _tlock.release()
+    (Go 1.14+: modtimer; netpoll uses it for deadlines).  Go 1.23 marks a
+    pending timer modified and moves it later; gort deletes and adds it."""
+    when = _checkwhen(when)
+    lock(_tlock)
+    pending = dodeltimer(t)
+    t.when = when
+    t.period = period
+    t.f = f
+    t.arg = arg
+    t.seq = seq
+    doaddtimer(t)
+    unlock(_tlock)
+    return pending
 
 
 def numtimers() -> int:
@@ -381,30 +353,6 @@ def timerslen() -> int:
     """Heap entries, dead ones included (Go's scheddetail ``timerslen``;
     gort/sched/sysmon.py reports it)."""
     return len(_heap)
-
-
-def _cleanhead() -> None:
-    """Pop dead entries off the top; if timerproc sleeps, tell the scheduler
-    the (later) earliest time, or that no timer is pending at all
-    (Go 1.23: cleanHead + updateMinWhenHeap)."""
-    global _ndead
-    heap = _heap
-    while heap:
-        head = heap[0]
-        if head[2].hgen == head[1]:
-            break
-        heappop(heap)
-        _ndead -= 1
-    tg = _tpg
-    if tg is not None and tg.status == _Gwaiting:
-        if _mn:
-            # sched.lock: an M may be claiming timerproc (proc._timerready).
-            s = _sched
-            with s.lock:
-                if tg.status == _Gwaiting:
-                    s.timer0when = heap[0][0] if heap else INF
-        else:
-            _sched.timer0when = heap[0][0] if heap else INF
 
 
 def _compact() -> None:
@@ -461,109 +409,78 @@ class chantimer(timer):
         return (f"<chantimer when={self.when:.6f} period={self.period} seq={self.seq} "
                 f"blocked={self.blocked} {state}>")
 
+    @specialise
     def maybeRunChan(self) -> float | None:
         """A receive found the channel empty: if the timer is due and not in
         the heap, run it now and return its value (the due time) to that
         receiver; None if nothing is due (Go: maybeRunChan + unlockAndRun,
         which sends into the buffer instead)."""
-        if _mn:
-            with _tlock:
-                return self._runchan()
-        when = self.when  # _runchan, inlined for one M
-        if not when or self.hgen:
-            return None
-        b = self.bubble
-        now = monotonic() if b is None else b.now
-        if when > now:
-            return None
-        _chanadvance(self, when, now)
-        return when
-
-    def _runchan(self) -> float | None:
+        lock(_tlock)
+        v = None
         when = self.when
-        if not when or self.hgen:  # stopped, or the heap is in charge
-            return None
-        b = self.bubble
-        now = monotonic() if b is None else b.now
-        if when > now:
-            return None
-        _chanadvance(self, when, now)
-        return when
+        if when and not self.hgen:  # else stopped, or the heap is in charge
+            b = self.bubble
+            now = monotonic() if b is None else b.now
+            if when <= now:
+                _chanadvance(self, when, now)
+                v = when
+        unlock(_tlock)
+        return v
 
+    @specialise
     def blockTimerChan(self, c: Any) -> None:
         """A receive on c is about to park: the timer must be in the heap
         if it is armed (Go: blockTimerChan + needsAdd/maybeAdd)."""
-        mn = _mn
-        if mn:
-            _tlock.acquire()
-        try:
-            self.blocked += 1
-            self.arg = c
-            if not self.hgen and self.when:
-                _addtimerlocked(self)
-        finally:
-            if mn:
-                _tlock.release()
+        lock(_tlock)
+        self.blocked += 1
+        self.arg = c
+        if not self.hgen and self.when:
+            doaddtimer(self)
+        unlock(_tlock)
 
+    @specialise
     def unblockTimerChan(self, c: Any) -> None:
         """A receive on c that had parked is awake (or killed): the last
         one out takes the timer out of the heap, keeping ``when`` (Go:
         unblockTimerChan, which marks it a zombie)."""
-        mn = _mn
-        if mn:
-            _tlock.acquire()
-        try:
-            b = self.blocked - 1
-            self.blocked = b
-            if not b:
-                self.arg = None
-                if self.hgen:
-                    _deltimerlocked(self)
-        finally:
-            if mn:
-                _tlock.release()
+        lock(_tlock)
+        b = self.blocked - 1
+        self.blocked = b
+        if not b:
+            self.arg = None
+            if self.hgen:
+                dodeltimer(self)
+        unlock(_tlock)
 
+    @specialise
     def stop(self) -> bool:
         """Disarm; True if a value was still owed -- armed, or due and not
         yet received (Go 1.23: (*timer).stop, sync timer channels)."""
-        mn = _mn
-        if mn:
-            _tlock.acquire()
-        try:
-            pending = self.when != 0.0
-            self.when = 0.0
-            if self.hgen:
-                _deltimerlocked(self)
-            self.seq += 1  # a _firechan already in flight gives up
-        finally:
-            if mn:
-                _tlock.release()
+        lock(_tlock)
+        pending = self.when != 0.0
+        self.when = 0.0
+        if self.hgen:
+            dodeltimer(self)
+        self.seq += 1  # a _firechan already in flight gives up
+        unlock(_tlock)
         return pending
 
+    @specialise
     def modify(self, when: float, period: float) -> bool:
         """Re-arm for ``when`` (and ``period``); returns what stop() would
         have.  Nothing sent before the call can be received after it: a
         timer's value only exists when a receiver takes it (Go 1.23: modify)."""
-        try:
-            if not when < MAXWHEN:
-                when = _checkwhen(when)
-        except TypeError:
-            _checkwhen(when)
-        mn = _mn
-        if mn:
-            _tlock.acquire()
-        try:
-            pending = self.when != 0.0
-            self.period = period
-            self.seq += 1  # a _firechan already in flight gives up
-            if self.hgen:  # receivers wait: move it (Go: modtimer)
-                _deltimerlocked(self)
-            self.when = when
-            if self.blocked:
-                _addtimerlocked(self)
-        finally:
-            if mn:
-                _tlock.release()
+        when = _checkwhen(when)
+        lock(_tlock)
+        pending = self.when != 0.0
+        self.period = period
+        self.seq += 1  # a _firechan already in flight gives up
+        if self.hgen:  # receivers wait: move it (Go: modtimer)
+            dodeltimer(self)
+        self.when = when
+        if self.blocked:
+            doaddtimer(self)
+        unlock(_tlock)
         return pending
 
 
@@ -603,6 +520,7 @@ def _nextwhen(when: float, period: float, now: float) -> float:
     return when if when < MAXWHEN else MAXWHEN
 
 
+@specialise
 def _firechan(c: Any, seq: int) -> None:
     """Runs on timerproc when a channel timer in the heap is due (Go:
     unlockAndRun + sendTime): hand the due time to the first receiver that
@@ -614,45 +532,26 @@ def _firechan(c: Any, seq: int) -> None:
     been stopped or reset (``seq`` moved on), run by a receive through
     maybeRunChan (``when`` advanced: not due yet), or put back in the heap
     by a receiver that blocked (``hgen`` set; that entry fires again later
-    and finds what is due then).
+    and finds what is due then).  With one M none of that can happen.
     """
     t = c.timer
-    if _mn:
-        lock = c.lock or _chanlock(c)
-        with lock:
-            with _tlock:
-                if seq != t.seq:
-                    return
-                when = t.when
-                if not when:
-                    return
-                b = t.bubble
-                now = monotonic() if b is None else b.now
-                if when > now:  # run by a receive meanwhile: its next tick
-                    if t.blocked and not t.hgen:
-                        _addtimerlocked(t)
-                    return
-                sg = c.recvq.dequeue()
-                if sg is None:
-                    return
-                _chanadvance(t, when, now)
-                if t.when and c.recvq.first is not None and not t.hgen:
-                    _addtimerlocked(t)
-            _chansend(c, sg, when)  # readies the receiver (allowed under c.lock)
-        return
-    if seq != t.seq:  # stopped or reset while in flight (M:N only)
-        return
+    lock(c.lock or _chanlock(c))
+    lock(_tlock)
+    sg = None
     when = t.when
-    if not when:
-        return
-    sg = c.recvq.dequeue()
-    if sg is None:
-        return
-    b = t.bubble
-    _chanadvance(t, when, monotonic() if b is None else b.now)
-    _chansend(c, sg, when)
-    if t.when and c.recvq.first is not None:
-        addtimer(t)  # a ticker, and others still wait for its next tick
+    if seq == t.seq and when:
+        b = t.bubble
+        now = monotonic() if b is None else b.now
+        if when <= now:
+            sg = c.recvq.dequeue()
+            if sg is not None:
+                _chanadvance(t, when, now)
+        if t.when and not t.hgen and c.recvq.first is not None:
+            doaddtimer(t)  # a ticker, and others still wait for its next tick
+    unlock(_tlock)
+    if sg is not None:
+        send(c, sg, when)  # readies the receiver (under c.lock, as Go's send)
+    unlock(c.lock)
 
 
 # --------------------------------------------------------------------------
@@ -671,11 +570,9 @@ class bchantimer(chantimer):
     __slots__ = ("bubble",)
 
 
-def _bdeltimer(t: timer) -> bool:
-    """deltimer for a bubble's timer (t.hgen is set): the entry dies where
-    it is, and bubbleadvance drops it."""
-    t.hgen = 0
-    b = t.bubble
+def _bdeltimer(b: Any) -> None:
+    """deltimer of a timer of bubble b: its entry dies where it is, and
+    bubbleadvance drops it (or a compaction does)."""
     b.ndead += 1
     heap = b.heap
     if b.ndead > _COMPACT_MIN and b.ndead > len(heap) >> 1:
@@ -683,9 +580,9 @@ def _bdeltimer(t: timer) -> bool:
         heap[:] = live
         heapify(heap)
         b.ndead = 0
-    return True
 
 
+@specialise
 def bubbleadvance(b: Any, jump: bool) -> int:
     """Run bubble b's due timers; with ``jump`` (every goroutine of b is
     durably blocked) first move b's clock to its earliest timer (Go:
@@ -697,28 +594,23 @@ def bubbleadvance(b: Any, jump: bool) -> int:
     start goroutines (after_func) in the bubble, because newproc takes the
     creator's bubble and the caller lends the root b while they run.
     """
-    mn = _mn
-    if mn:
-        _tlock.acquire()
-    try:
-        b.due = False  # read under b.lock by rootcommit; a stale True only costs a pass
-        heap = b.heap
-        batch = []
-        while heap:
-            when, gen, t = heap[0]
-            if t.hgen != gen:  # dead
-                heappop(heap)
-                b.ndead -= 1
-                continue
-            if when > b.now:
-                if batch or not jump:
-                    break
-                b.now = when  # the jump: time passes only here
-            _takehead(heap, t, when, b.now)
-            batch.append((t.f, t.arg, t.seq))
-    finally:
-        if mn:
-            _tlock.release()
+    lock(_tlock)
+    b.due = False  # read under b.lock by rootcommit; a stale True only costs a pass
+    heap = b.heap
+    batch = []
+    while heap:
+        when, gen, t = heap[0]
+        if t.hgen != gen:  # dead
+            heappop(heap)
+            b.ndead -= 1
+            continue
+        if when > b.now:
+            if batch or not jump:
+                break
+            b.now = when  # the jump: time passes only here
+        _takehead(heap, t, when, b.now)
+        batch.append((t.f, t.arg, t.seq))
+    unlock(_tlock)
     for f, arg, seq in batch:
         f(arg, seq)
     return len(batch)
@@ -736,6 +628,22 @@ def _starttimerproc() -> None:
 def timerproc() -> None:
     """Run due timers, then sleep until the next one (Go 2014: timerproc).
 
+    How a timer wakes a goroutine, end to end (``time.sleep(d)``):
+
+    1. ``sleep`` parks its goroutine; gopark's unlockf arms the goroutine's
+       timer (``addtimer``: f=_goroutineReady, arg=the G, when=now+d).  If
+       ``when`` is the new earliest, it publishes it in ``sched.timer0when``
+       (and wakes timerproc's M if it sleeps past it).
+    2. Every scheduling round compares ``sched.timer0when`` with the clock;
+       once it has passed, the scheduler calls ``checkTimers`` (below), which
+       claims this goroutine, parked in ``timerproc_park``, and returns it to
+       be run next.  An idle M sleeps until ``timeSleepUntil``.
+    3. Here: pop every due timer and call its ``f(arg, seq)``:
+       ``_goroutineReady`` does ``goready(gp)`` -- the sleeper is runnable.
+       A channel timer's f (``_firechan``) hands the time to a receiver
+       parked on its channel; after_func's (``_goFunc``) starts a goroutine.
+    4. Park in ``timerproc_park(next when)``, which publishes that when.
+
     A periodic timer is re-armed *before* its f runs, from the time it was
     due, skipping the periods it missed (Go: when += period*(1 + -delta/period)),
     so a late timerproc never makes a ticker fire in a burst.  A channel
@@ -743,7 +651,9 @@ def timerproc() -> None:
 
     M:N: each pass holds _tlock but for the callbacks, which it runs in
     batches of up to _RUNBATCH, and parks with it held (see the module
-    docstring); ``_mn`` is read once per pass.
+    docstring).  ``_mn`` is read once per pass: this frame lives across
+    mode changes, so it is not @specialise'd.  With one M, f runs at once
+    (a callback that stops a timer due in the same pass stops it).
     """
     global _tpg, _ndead
     me = _tpg
@@ -768,7 +678,6 @@ def timerproc() -> None:
                         break
                     _takehead(heap, t, when, now)
                     if not mn:
-                        # One M: run f at once (nothing can come in between).
                         if _proc._trace is not None:
                             _proc._trace.timer(me, t)
                         try:
@@ -803,38 +712,126 @@ def timerproc() -> None:
                 # `now` stays the pass's: a 1 ns ticker re-armed past it
                 # ends the pass instead of keeping it going forever.
             if mn:
-                wakebatch(False)  # under _tlock: it only takes sched.lock, as timer_added does
-            if mn and _proc.getg().m.retiring:
-                # gomaxprocs went down and took this M's P: hand the timers
-                # to a new timerproc (its newproc uses the global queue, so
-                # an active M runs it), and end, so that the M can exit.
-                _tpg = newproc(timerproc, (), None, system=True)
-                lock.release()
-                return
+                wakebatch(False)  # under _tlock: it only takes sched.lock, as addtimer does
+                if _proc.getg().m.retiring:
+                    # gomaxprocs went down and took this M's P: hand the
+                    # timers to a new timerproc (its newproc uses the global
+                    # queue, so an active M runs it), and end, so that the M
+                    # can exit.
+                    _tpg = newproc(timerproc, (), None, system=True)
+                    lock.release()
+                    return
             if not heap:
-                if mn:
-                    timerproc_park(INF, _unlock, lock)
-                else:
-                    timerproc_park(INF)
-                continue
-            when = heap[0][0]
-            if when < now + _MINPARK:
-                # Due (nearly) at once again -- a 1 ns ticker, or timers armed
-                # by the callbacks.  The scheduler runs a due timerproc before
-                # any other G, so parking "due now" would let it starve the
-                # run queue; Go runs one G between two checkTimers passes.
-                # Give the other goroutines _MINPARK first.
-                floor = monotonic() + _MINPARK
-                if when < floor:
-                    when = floor
-            if mn:
-                timerproc_park(when, _unlock, lock)
+                when = INF
             else:
-                timerproc_park(when)
+                when = heap[0][0]
+                if when < now + _MINPARK:
+                    # Due (nearly) at once again -- a 1 ns ticker, or timers
+                    # armed by the callbacks.  The scheduler runs a due
+                    # timerproc before any other G, so parking "due now"
+                    # would let it starve the run queue; Go runs one G
+                    # between two checkTimers passes.  Give the other
+                    # goroutines _MINPARK first.
+                    floor = monotonic() + _MINPARK
+                    if when < floor:
+                        when = floor
+            timerproc_park(when)
     finally:
         wakebatch(False)  # killed mid-pass: never leave this M batching
         if _tpg is me:
             _tpg = None
+
+
+def timerproc_park(when: float) -> None:
+    """timerproc sleeps until ``when`` (INF: until a timer is added; Go
+    2014: goparkunlock(&timers.lock, "timer goroutine (idle)")).
+
+    ``when`` is published in sched.timer0when only once timerproc is marked
+    waiting, in gopark's unlockf, so an M that sees it due can always claim
+    a parked timerproc.  M:N: timerproc holds _tlock from computing when
+    until the park commits; addtimer publishes under the same lock, so a
+    timer added meanwhile is never hidden by a later when.
+    """
+    _sched.timerg = _tpg
+    gopark(_parkcommit, when, waitReasonTimerGoroutineIdle)
+
+
+@specialise
+def _parkcommit(gp: G, when: float) -> bool:
+    """timerproc_park's unlockf: timerproc is marked waiting; publish when,
+    then (M:N) let timers be added again."""
+    s = _sched
+    lock(s.lock)
+    s.timer0when = when
+    unlock(s.lock)
+    unlock(_tlock)
+    return True
+
+
+# --------------------------------------------------------------------------
+# The scheduler's view of the timers: sched.timer0when and two hooks
+#
+# sched.timer0when is the time the scheduler must ready timerproc: its
+# parked wake-up, INF while nothing is pending or timerproc is claimed.
+# gort/time owns it, and these are all its writers, each under sched.lock
+# under M:N: addtimer (a new earliest when) and deltimer (the head went),
+# while timerproc is parked or not started yet -- a claimed or running
+# timerproc looks at the heap itself before it parks again; timerproc_park
+# (_parkcommit: timerproc's next when); checkTimers (the claim: INF).  One
+# setter function would cost addtimer+deltimer two Python calls, +8% of an
+# after_func+stop (callgrind), so the hot two write it inline.  It is a
+# field the scheduler reads, not a hook it calls, because every scheduling
+# round compares it with the clock (and checkdead, select's default and
+# ctx.err() read it): a field read is the cheapest test there is.
+# sched.timerg (the parked timerproc) is gort/time's too.
+
+
+@specialise
+def checkTimers(now: float) -> G | None:
+    """The scheduler's entry point, once per round in which the clock has
+    passed sched.timer0when (Go: checkTimers, which runs the P's timers;
+    gort readies the one timerproc goroutine that runs them all).  Returns
+    timerproc, claimed and runnable, for the scheduler to run on its M;
+    None if another M claimed it first, or it has not parked yet (it is
+    queued: timer0when stays, so that a goroutine polling
+    select-with-default still sees the timer due and yields to it)."""
+    s = _sched
+    lock(s.lock)
+    tg = s.timerg
+    if tg is None or now < s.timer0when:
+        unlock(s.lock)
+        return None
+    s.timer0when = INF  # until timerproc parks again
+    if tg.status != _Gwaiting:
+        unlock(s.lock)
+        return None
+    tg.status = _Grunnable
+    unlock(s.lock)
+    return tg
+
+
+# M:N: timerproc's M never sleeps longer than this, so a timer added by
+# another M for later than now + _TIMERSLACK needs no cross-thread wake-up
+# (~20 us each on a GIL build): the M sees it at its next wake at the latest.
+_TIMERSLACK = 0.25
+
+
+@specialise
+def timeSleepUntil(mp: M) -> float:
+    """The scheduler's other hook: when idle M ``mp`` must wake for timers,
+    INF for never (Go: the pollUntil findRunnable gets from checkTimers).
+    Only timerproc's M wakes for timers; under M:N at least every
+    _TIMERSLACK (see above)."""
+    s = _sched
+    tg = s.timerg
+    if tg is None or tg.m is not mp:
+        return INF
+    if _mn:
+        return min(s.timer0when, monotonic() + _TIMERSLACK)
+    return s.timer0when
+
+
+install_timers(checkTimers, timeSleepUntil)
 
 
 def _timerpanic(f: Callable[[Any, int], Any], e: Exception) -> None:

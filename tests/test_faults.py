@@ -492,8 +492,12 @@ def test_a_costly_poll_spaces_out_the_next_ones(each_netpoll_backend, nofile):
         finally:
             proc.sched.netpoll = real
 
-    late = sorted(gort.run(main))
-    assert len(calls) <= 30, f"{len(calls)} polls; p99 {late[int(0.99 * len(late))]:.3f} s late"
+    procs = []
+    late = sorted(gort.run(lambda: (procs.append(gort.gomaxprocs()), main())[1]))
+    # Measured (epoll and poll, 2 cores): one M 7; GOMAXPROCS 2-4 17-33 with
+    # the spacing, 53-87 without it.
+    limit = 30 if procs[0] == 1 else 40
+    assert len(calls) <= limit, f"{len(calls)} polls; p99 {late[int(0.99 * len(late))]:.3f} s late"
 
 
 def test_thousands_of_parked_reads_time_out_on_time(each_netpoll_backend, nofile):

@@ -29,22 +29,20 @@ Where gort differs, and why
   With one M gort does not: every channel operation runs to completion
   without another goroutine getting in, because goroutines only switch in
   gopark, and taking the lock as Go does costs ~500 ns per ping-pong round
-  trip (~25%; docs/chan.md).  When a run goes M:N (GOMAXPROCS > 1) the
-  run's mode (gort.sched.mnmode) sets ``_mn`` before the second M starts, and from
-  then on every operation takes ``c.lock`` (a ``threading.Lock``) in Go's
-  places: ``Chan.send``/``recv``/``recv_ok``/``__next__`` and
-  ``chansend``/``chanrecv`` go to ``_chansend_mn``/``_chanrecv_mn``, which
-  are Go's chansend/chanrecv with the lock (the lock-free fast paths for
-  block=false included), and park with ``_chanparkcommit`` (Go:
-  chanparkcommit), which drops the lock once the G is marked waiting.  So
-  one M pays a single ``if _mn`` test per operation.  ``c.lock`` is made in
-  ``Chan()`` when the run is M:N already, else on first need under a
-  module lock (``_chanlock``: two Ms must not publish two locks).  Go's
-  CAS on ``g.selectDone`` in ``waitq.dequeue`` is a small module lock
-  (``_sdlock``) under M:N: two Ms can dequeue the same select's sudogs from
-  two channels, each holding only its own channel's lock.  Lock order:
-  channel locks (select: sorted by ``id``) -> the timers' heap lock ->
-  sched.lock; goready may run under a channel lock.
+  trip (~25%; docs/chan.md).  chansend, chanrecv and closechan are written
+  once, with Go's ``lock(c.lock)``/``unlock(c.lock)``; ``@specialise``
+  (gort/sched/mnmode.py) compiles a one-M form without those lines and an
+  M:N form with them, and the run's mode swaps them before a second M
+  starts.  ``Chan.send``/``recv``/``recv_ok``/``__next__`` are the same
+  source with block=true.  A parking operation passes ``_chanparkcommit``
+  (Go: chanparkcommit) under M:N, which drops the lock once the G is marked
+  waiting.  ``c.lock`` is made in ``Chan()`` when the run is M:N already,
+  else on first need under a module lock (``_chanlock``: two Ms must not
+  publish two locks).  Go's CAS on ``g.selectDone`` in ``waitq.dequeue``
+  is a small module lock (``_sdlock``) under M:N: two Ms can dequeue the
+  same select's sudogs from two channels, each holding only its own
+  channel's lock.  Lock order: channel locks (select: sorted by ``id``) ->
+  the timers' heap lock -> sched.lock; goready may run under a channel lock.
 * closechan collects its wake-ups in a gList and readies them after the
   lock drops, as Go does; the send/recv hand-offs of ``Chan``'s methods
   ready the partner after the point where Go unlocks.  The shared helpers

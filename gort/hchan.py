@@ -55,8 +55,9 @@ Where gort differs, and why
   and puts the idle sudog back.  ``sudog.c`` is set for select's sudogs
   only (pass 3 needs it); a plain operation knows its channel.
 * ``Chan.send``/``recv``/``recv_ok``/``__next__`` are chansend/chanrecv
-  with block=true written out, with the common case of waitq.dequeue/
-  enqueue (one waiter, not a select) inlined: one Python call per
+  specialised with block=true (one compiled function each, from the one
+  source), with the common case of waitq.dequeue/enqueue (one waiter, not
+  a select) and getg inlined in that source: one Python call per
   operation on the hot path.
 * A G that is woken by an exception while parked (teardown's GreenletExit,
   a Deadlock raised in a lazily started runtime's main greenlet) takes its
